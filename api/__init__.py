@@ -1,0 +1,1 @@
+"""Adapters: the composition root, the command line and (later) the HTTP API."""

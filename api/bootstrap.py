@@ -1,0 +1,66 @@
+"""The composition root: settings → storage → the ledger and its read models.
+
+The CLI, the HTTP API and the tests build everything through :func:`bootstrap`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.settings import Settings
+from api.storage import store_env
+from domain.ledger_service import Ledger
+from domain.regions import PROVINCES
+from projections.db import connect
+from projections.runner import Projector
+from projections.service import ReadModels
+from projections.source import EventSource, LedgerEventSource, SqlEventSource
+
+
+@dataclass
+class App:
+    """Everything a command needs."""
+
+    ledger: Ledger
+    read_models: ReadModels
+    settings_url: str = ""
+
+    def init(self) -> int:
+        """Create every table of a new store (events, vouchers, read models)."""
+        count = self.ledger.init()
+        self.read_models.create_tables()
+        return count
+
+    def close(self) -> None:
+        self.read_models.close()
+        self.ledger.close()
+
+
+def bootstrap(settings: Settings | None = None) -> Ledger:
+    """The ledger alone, for these settings (read from the environment when not given)."""
+    settings = settings or Settings()
+    envs = {code: store_env(url) for code, url in settings.province_database_urls.items()}
+    default = store_env(settings.database_url)
+
+    def env_for(province: str) -> dict[str, str]:
+        return envs.get(province, default)
+
+    return Ledger(env_for)
+
+
+def bootstrap_app(settings: Settings | None = None) -> App:
+    """The ledger and its read models (settings read from the environment when not given)."""
+    settings = settings or Settings()
+    ledger = bootstrap(settings)
+    urls: dict[str, list[str]] = {}
+    for province in PROVINCES:
+        url = settings.province_database_urls.get(province, settings.database_url)
+        urls.setdefault(url, []).append(province)
+    projectors = []
+    for url, provinces in urls.items():
+        db = connect(url)
+        source: EventSource = (
+            LedgerEventSource(ledger) if url.startswith("memory:") else SqlEventSource(connect(url))
+        )
+        projectors.append(Projector(db, source, provinces))
+    return App(ledger, ReadModels(projectors), settings.database_url)

@@ -1,0 +1,153 @@
+"""The clearing policy of a province: levy, gap definition, sharing, eligibility, caps.
+
+A policy is versioned data (TOML, validated with pydantic), chosen by province and
+effective year. The same allocation engine runs every style.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from domain.errors import InvalidInput
+from domain.lines import EXPENSE_LINES, INCOME_LINES, Line
+
+Rate = Decimal
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LevyPolicy(_Frozen):
+    """调剂金计提: a ratio of a base of last year's income (Shaanxi 2024: 5%)."""
+
+    ratio: Rate = Field(ge=0, le=1)
+    base_lines: tuple[Line, ...] = (Line.CONTRIBUTION, Line.SUBSIDY)
+    base_year_offset: int = Field(default=-1, le=0, ge=-3)
+    paid_month: int = Field(default=12, ge=1, le=12)
+    cap_months: Rate | None = Field(default=None, gt=0)
+
+
+class GapPolicy(_Frozen):
+    """Which lines make the current gap (当期缺口), measured after the year's levy."""
+
+    income_lines: tuple[Line, ...] = INCOME_LINES
+    expense_lines: tuple[Line, ...] = EXPENSE_LINES
+    levy_counts_as_expense: bool = True
+
+
+class Band(_Frozen):
+    """A slice of the gap rate (gap / income) and the adjustment fund's share per grade."""
+
+    up_to_gap_rate: Rate | None = Field(default=None, gt=0)
+    shares: dict[str, Rate]
+
+
+class SharingPolicy(_Frozen):
+    """How a pool's gap is shared between the adjustment fund and its own balance.
+
+    ``proportional`` (Shanxi 2024 draft, Shaanxi 2024): the adjustment fund pays a share set
+    by gap size and assessment grade; bands are progressive (each slice of the gap rate gets
+    its own share), so a larger gap never gets a smaller draw. ``sequential`` (national
+    social-insurance fund financial rules, Art. 38): the pool's accumulated balance first,
+    then the adjustment fund, then the government.
+    """
+
+    strategy: Literal["proportional", "sequential"]
+    grades: tuple[str, ...] = ("A", "B", "C", "D")
+    default_grade: str = "C"
+    bands: tuple[Band, ...] = ()
+
+    @model_validator(mode="after")
+    def _bands_fit(self) -> SharingPolicy:
+        if self.default_grade not in self.grades:
+            raise ValueError(f"default_grade {self.default_grade!r} is not one of the grades")
+        if self.strategy == "proportional" and not self.bands:
+            raise ValueError("a proportional policy needs bands")
+        limits = [b.up_to_gap_rate for b in self.bands]
+        if limits and limits[-1] is not None:
+            raise ValueError("the last band has no up_to_gap_rate (it covers the rest)")
+        if any(x is None for x in limits[:-1]) or limits[:-1] != sorted(limits[:-1]):  # type: ignore[type-var]
+            raise ValueError("bands must rise by up_to_gap_rate")
+        for band in self.bands:
+            if set(band.shares) != set(self.grades):
+                raise ValueError(f"each band gives a share for every grade {list(self.grades)}")
+            shares = [band.shares[g] for g in self.grades]
+            if shares != sorted(shares, reverse=True) or not all(0 <= s <= 1 for s in shares):
+                raise ValueError("shares are between 0 and 1 and never rise for a worse grade")
+        return self
+
+
+class EligibilityPolicy(_Frozen):
+    """Who may draw (Guangyuan, Jining: nothing for a pool that did not pay its levy in full)."""
+
+    require_levy_paid_in_full: bool = False
+
+
+class CapPolicy(_Frozen):
+    """Guangyuan: the fund pays 80% of an overspend of at most 30% over plan."""
+
+    overspend_limit_rate: Rate | None = Field(default=None, gt=0)
+    overspend_cover_share: Rate | None = Field(default=None, gt=0, le=1)
+
+
+class ClearingPolicy(_Frozen):
+    """A province's clearing policy for the years from ``effective_year``."""
+
+    name: str
+    version: str
+    province: str = Field(pattern=r"^\d{2}0000$")
+    effective_year: int
+    levy: LevyPolicy
+    gap: GapPolicy = GapPolicy()
+    sharing: SharingPolicy
+    eligibility: EligibilityPolicy = EligibilityPolicy()
+    caps: CapPolicy = CapPolicy()
+    county_own_fault: bool = True
+    legacy_transition: bool = True
+    shortfall: Literal["pro_rata"] = "pro_rata"
+
+
+def parse_policy(text: str, source: str) -> ClearingPolicy:
+    """A policy from TOML text; a bad key is named with its path and the file."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidInput(f"{source}: not valid TOML: {error}", field="policy") from None
+    try:
+        return ClearingPolicy.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "policy"
+        raise InvalidInput(f"{source}: {where}: {first['msg']}", field="policy") from None
+
+
+def load_policy(province: str, year: int, path: Path | None = None) -> ClearingPolicy:
+    """The policy in ``path``, or the one shipped for ``province`` (else the national one)."""
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise InvalidInput(f"{path}: {error.strerror}", field="policy") from None
+        policy = parse_policy(text, str(path))
+    else:
+        folder = resources.files("clearing") / "policies"
+        name = f"{province}.toml" if (folder / f"{province}.toml").is_file() else "national.toml"
+        policy = parse_policy((folder / name).read_text(encoding="utf-8"), name)
+        if name == "national.toml":
+            policy = policy.model_copy(update={"province": province})
+    if policy.province != province:
+        raise InvalidInput(f"the policy is for {policy.province}, not {province}", field="policy")
+    if year < policy.effective_year:
+        raise InvalidInput(
+            f"policy {policy.name} {policy.version} takes effect in {policy.effective_year}, "
+            f"not for {year}",
+            field="policy",
+        )
+    return policy

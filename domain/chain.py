@@ -1,0 +1,74 @@
+"""The hash chain that makes a fund's history tamper-evident.
+
+Every event of a fund carries ``prev_hash`` (the ``chain_hash`` of the fund's previous event,
+or :data:`GENESIS_HASH` for the first) and ``chain_hash`` = SHA-256 over the canonical
+encoding of the event's content (its topic, fund, version, recorded time and every business
+field, ``prev_hash`` included). Changing, removing or inserting a stored event breaks the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+GENESIS_HASH = "0" * 64
+"""The ``prev_hash`` of a fund's first event."""
+
+LIBRARY_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+"""Fields the event-sourcing library puts on every event; hashed under fixed names."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot canonicalise {type(value).__name__}")
+
+
+def canonical_bytes(content: Mapping[str, Any]) -> bytes:
+    """The canonical encoding: JSON, keys sorted, no whitespace, UTF-8 (not ASCII-escaped).
+
+    UUIDs are written in their dashed form and times as ``isoformat()``, converted before
+    encoding so that the bytes do not depend on the JSON library's own conventions.
+    """
+    plain = {
+        k: _plain(v) if isinstance(v, UUID | datetime | date) else v for k, v in content.items()
+    }
+    return orjson.dumps(plain, option=orjson.OPT_SORT_KEYS)
+
+
+def chain_hash(
+    *,
+    topic: str,
+    originator_id: UUID,
+    originator_version: int,
+    timestamp: datetime,
+    payload: Mapping[str, Any],
+) -> str:
+    """The hash of one event, given its payload (business fields plus ``prev_hash``)."""
+    assert "chain_hash" not in payload
+    assert "prev_hash" in payload
+    content = {
+        "topic": topic,
+        "originator_id": originator_id,
+        "originator_version": originator_version,
+        "timestamp": timestamp,
+        "payload": dict(payload),
+    }
+    return hashlib.sha256(canonical_bytes(content)).hexdigest()
+
+
+def payload_of(event: object) -> dict[str, Any]:
+    """The payload of a stored event: every field but the library's and ``chain_hash``."""
+    return {k: v for k, v in vars(event).items() if k not in LIBRARY_FIELDS and k != "chain_hash"}
+
+
+def content_digest(content: Mapping[str, Any]) -> str:
+    """SHA-256 of a posting's business content: equal digests mean the same posting."""
+    return hashlib.sha256(canonical_bytes(content)).hexdigest()

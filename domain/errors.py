@@ -1,0 +1,35 @@
+"""Domain errors: a user's mistake, told in words a finance officer understands.
+
+A broken invariant is not a domain error: it is an ``AssertionError`` that stops the program.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A request the ledger refuses. ``field`` names the input at fault, when there is one."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(DomainError):
+    """A value that is malformed (money, a date, a fund id, a region code...)."""
+
+
+class FundNotRegistered(DomainError):
+    """Posting to, or naming, a fund that was never opened."""
+
+
+class FundAlreadyRegistered(DomainError):
+    """Opening a fund that is already open (with other particulars)."""
+
+
+class ReferenceConflict(DomainError):
+    """A voucher reference already posted on the fund with other content."""
+
+
+class PostingRefused(DomainError):
+    """A posting that breaks a ledger rule (a seed's rule, or the ledger's own)."""

@@ -1,0 +1,480 @@
+"""The ledger service: one eventsourcing application per province, and the commands on it.
+
+A command loads the funds it touches, checks every rule, triggers the events and saves the
+funds and their vouchers in one atomic step. Postings of one file are all checked before any
+is written (see :meth:`ProvinceLedger.post_many`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError
+
+from domain.audit import ChainLink, verify_chain
+from domain.errors import (
+    DomainError,
+    FundAlreadyRegistered,
+    FundNotRegistered,
+    PostingRefused,
+    ReferenceConflict,
+)
+from domain.fund import Fund, mirror_reference
+from domain.funds import FundId
+from domain.lines import MIRROR
+from domain.persistence import VoucherRecorder
+from domain.postings import Posting, check_posting_shape
+from domain.rules import check_pair
+from domain.vouchers import Voucher
+
+SNAPSHOT_INTERVAL = 500
+"""A fund is snapshotted every this many events, so a cold load replays at most this many."""
+
+FUND_CACHE_SIZE = 5_000
+"""Funds kept in memory per province (a province has a few hundred at most)."""
+
+SAVE_RETRIES = 3
+"""Attempts of a single posting when a concurrent writer got there first."""
+
+MAX_POSTINGS_PER_CALL = 2_000_000
+"""The most postings one import may carry (memory: every event is checked before any save)."""
+
+
+class ProvinceLedger(Application[UUID]):
+    """The ledger of one province: its funds' events, snapshots and vouchers."""
+
+    snapshotting_intervals = {Fund: SNAPSHOT_INTERVAL}  # noqa: RUF012
+    env = {  # noqa: RUF012
+        "AGGREGATE_CACHE_MAXSIZE": str(FUND_CACHE_SIZE),
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
+    }
+
+    def __init__(self, province: str, env: dict[str, str] | None = None) -> None:
+        self.province = province
+        self.name = f"ledger_{province}"
+        super().__init__(env=env)
+        assert isinstance(self.recorder, VoucherRecorder), type(self.recorder)
+        self.vouchers: VoucherRecorder = self.recorder
+
+    # ------------------------------------------------------------------ funds
+
+    def open_fund(
+        self, fund: FundId, *, first_year: int, opening_balance_fen: int, name: str
+    ) -> tuple[Fund, bool]:
+        """Register a fund; a repeat with the same particulars answers the existing fund."""
+        assert fund.province == self.province
+        existing = self.find_fund(fund)
+        if existing is not None:
+            same = (
+                existing.first_year == first_year
+                and existing.opening_balance_fen == opening_balance_fen
+                and existing.name == name
+            )
+            if not same:
+                raise FundAlreadyRegistered(
+                    f"{fund} is already open (first year {existing.first_year}); "
+                    "its particulars cannot be changed",
+                    field="fund",
+                )
+            return existing, False
+        new = Fund.open(
+            fund, first_year=first_year, opening_balance_fen=opening_balance_fen, name=name
+        )
+        try:
+            self.save(new)
+        except IntegrityError:
+            return self.open_fund(
+                fund, first_year=first_year, opening_balance_fen=opening_balance_fen, name=name
+            )
+        return new, True
+
+    def find_fund(self, fund: FundId) -> Fund | None:
+        """The fund, or None when it was never opened."""
+        try:
+            found: object = self.repository.get(fund.aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(found, Fund)
+        return found
+
+    def fund_events(self, fund: FundId) -> Iterator[DomainEventProtocol[UUID]]:
+        """Every event of the fund, in order."""
+        return iter(self.events.get(fund.aggregate_id))
+
+    def close_year(self, fund: FundId, year: int, *, today: date) -> Fund:
+        """Approve a fund's final accounts for a year."""
+        return self._command(fund, lambda f: f.close_year(year, today=today))
+
+    def record_enrolment(self, fund: FundId, year: int, county: str, enrolled: int) -> Fund:
+        """Record a county's enrolment for a year on the fund that pools it."""
+        return self._command(fund, lambda f: f.record_enrolment(year, county, enrolled))
+
+    def _command(self, fund_id: FundId, command: Callable[[Fund], None]) -> Fund:
+        for attempt in range(SAVE_RETRIES):
+            fund = self.find_fund(fund_id)
+            if fund is None:
+                raise FundNotRegistered(f"{fund_id} is not registered", field="fund")
+            command(fund)
+            try:
+                self.save(fund)
+            except IntegrityError:
+                self.forget_cached([fund.id])
+                if attempt == SAVE_RETRIES - 1:
+                    raise
+                continue
+            return fund
+        raise AssertionError("unreachable")
+
+    def chain(self, fund: FundId) -> list[ChainLink]:
+        """The fund's stored events, each checked against the hash chain."""
+        stored = self.recorder.select_events(fund.aggregate_id)
+        return verify_chain(stored, self.mapper.to_domain_event)
+
+    def forget_cached(self, ids: Iterable[UUID]) -> None:
+        """Drop funds from the cache (after a failed save, another writer moved them on)."""
+        cache = self.repository.cache
+        if cache is None:
+            return
+        for aggregate_id in ids:
+            with contextlib.suppress(KeyError):
+                cache.get(aggregate_id, evict=True)
+
+    # --------------------------------------------------------------- postings
+
+    def post(self, posting: Posting, *, restate: bool = False) -> PostingOutcome:
+        """Post one posting in one save; a retry of the same content is a duplicate."""
+        for attempt in range(SAVE_RETRIES):
+            batch = _Batch(self, [posting], restate=restate)
+            outcome = batch.stage(0, posting)
+            if outcome.status == "duplicate":
+                return outcome
+            events = [e for row_events, _ in batch.staged_events() for e in row_events]
+            try:
+                self.save(*events, *batch.funds.values(), vouchers=batch.new_vouchers)
+            except IntegrityError:
+                self.forget_cached(f.id for f in batch.funds.values())
+                if attempt == SAVE_RETRIES - 1:
+                    raise
+                continue
+            return outcome
+        raise AssertionError("unreachable")
+
+    def post_atomically(
+        self, postings: Sequence[Posting], extra_aggregates: Sequence[Any]
+    ) -> list[PostingOutcome]:
+        """Post every posting and save the other aggregates' pending events in one save.
+
+        All or nothing: a refused posting raises before anything is written, and a concurrent
+        writer makes the one save fail (``IntegrityError``, the caller may start again).
+        """
+        batch = _Batch(self, postings)
+        try:
+            outcomes = [batch.stage(index, p) for index, p in enumerate(postings)]
+        except DomainError:
+            self.forget_cached(f.id for f in batch.funds.values())
+            raise
+        events = [e for row_events, _ in batch.staged_events() for e in row_events]
+        funds = list(batch.funds.values())
+        try:
+            self.save(*events, *funds, *extra_aggregates, vouchers=batch.new_vouchers)
+        except IntegrityError:
+            self.forget_cached([*(f.id for f in funds), *(a.id for a in extra_aggregates)])
+            raise
+        return outcomes
+
+    def check_many(
+        self, postings: Sequence[Posting], *, restate: bool = False
+    ) -> tuple[_Batch, list[RowError]]:
+        """Stage every posting in memory, in order; answer the staged batch and every error."""
+        if len(postings) > MAX_POSTINGS_PER_CALL:
+            raise PostingRefused(f"at most {MAX_POSTINGS_PER_CALL} postings at once")
+        batch = _Batch(self, postings, restate=restate)
+        errors: list[RowError] = []
+        for index, posting in enumerate(postings):
+            try:
+                batch.stage(index, posting)
+            except DomainError as error:
+                errors.append(RowError(index, error))
+        return batch, errors
+
+    def write_batch(self, batch: _Batch, *, chunk: int, progress: Callable[[int], None]) -> None:
+        """Write a checked batch in transactions of about ``chunk`` postings each."""
+        events: list[Any] = []
+        vouchers: list[Voucher] = []
+        staged = batch.staged_events()
+        done = 0
+        for posting_events, voucher in staged:
+            events.extend(posting_events)
+            if voucher is not None:
+                vouchers.append(voucher)
+            done += 1
+            if done % chunk == 0:
+                self._save_events(events, vouchers)
+                progress(done)
+                events, vouchers = [], []
+        if events:
+            self._save_events(events, vouchers)
+        progress(done)
+        self._after_bulk_write(batch)
+
+    def _save_events(self, events: list[Any], vouchers: list[Voucher]) -> None:
+        """One chunk in one transaction, through the store's bulk path (COPY on PostgreSQL)."""
+        try:
+            self.events.put(events, vouchers=vouchers, bulk=True)
+        except IntegrityError:
+            self.forget_cached({e.originator_id for e in events})
+            raise
+
+    def _after_bulk_write(self, batch: _Batch) -> None:
+        """Cache the written funds and snapshot those that passed a snapshot boundary.
+
+        The funds in memory are exactly what was written (their events were collected when
+        staged), so they are snapshotted as they are, without reading their history back.
+        """
+        cache = self.repository.cache
+        for fund in batch.funds.values():
+            if cache is not None:
+                cache.put(fund.id, fund)
+            last_boundary = fund.version // SNAPSHOT_INTERVAL * SNAPSHOT_INTERVAL
+            if last_boundary > batch.loaded_versions[fund.id] and self.snapshots is not None:
+                self.snapshots.put([Fund.Snapshot.take(fund)])
+
+
+@dataclass(frozen=True)
+class PostingOutcome:
+    """What became of one posting."""
+
+    status: Literal["posted", "duplicate"]
+    voucher: Voucher
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A posting the ledger refused, by its position in the request."""
+
+    index: int
+    error: DomainError
+
+
+@dataclass
+class _Batch:
+    """Funds and vouchers of one request, staged in memory before anything is saved."""
+
+    ledger: ProvinceLedger
+    postings: Sequence[Posting]
+    restate: bool = False
+    funds: dict[FundId, Fund] = field(default_factory=dict)
+    missing: set[FundId] = field(default_factory=set)
+    known: dict[tuple[FundId, str], Voucher] = field(default_factory=dict)
+    reversed_by: dict[tuple[FundId, str], str] = field(default_factory=dict)
+    new_vouchers: list[Voucher] = field(default_factory=list)
+    loaded_versions: dict[UUID, int] = field(default_factory=dict)
+    _events_by_row: list[tuple[list[Any], Voucher | None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._preload()
+
+    def _preload(self) -> None:
+        """Load, once per request, every fund and voucher the postings name."""
+        refs: dict[FundId, set[str]] = {}
+        targets: dict[FundId, set[str]] = {}
+        for p in self.postings:
+            self._ensure_loaded(p.fund)
+            self._ensure_loaded(p.counterparty)
+            refs.setdefault(p.fund, set()).add(p.reference)
+            if p.reverses is not None:
+                refs[p.fund].add(p.reverses)
+                targets.setdefault(p.fund, set()).add(p.reverses)
+        for fund, references in self._loaded_only(refs):
+            found = self.ledger.vouchers.select_vouchers(str(fund), references)
+            self.known.update(((fund, ref), voucher) for ref, voucher in found.items())
+        for p in self.postings:
+            original = self.known.get((p.fund, p.reverses)) if p.reverses else None
+            if original is not None and original.counterparty is not None:
+                self._ensure_loaded(FundId.parse(original.counterparty))
+        for fund, references in self._loaded_only(targets):
+            reversals = self.ledger.vouchers.select_reversal_of(str(fund), references)
+            self.reversed_by.update(((fund, target), by) for target, by in reversals.items())
+
+    def _loaded_only(self, refs: dict[FundId, set[str]]) -> Iterator[tuple[FundId, list[str]]]:
+        for fund, references in refs.items():
+            if fund in self.funds:
+                yield fund, sorted(references)
+
+    def _ensure_loaded(self, fund: FundId | None) -> None:
+        if fund is not None and fund not in self.funds and fund not in self.missing:
+            self._load_fund(fund)
+
+    def _load_fund(self, fund: FundId) -> None:
+        if fund.province != self.ledger.province:
+            self.missing.add(fund)
+            return
+        found = self.ledger.find_fund(fund)
+        if found is None:
+            self.missing.add(fund)
+            return
+        self.funds[fund] = found
+        self.loaded_versions[found.id] = found.version
+
+    def fund(self, fund: FundId, field_name: str) -> Fund:
+        """A fund the batch touches, or a refusal naming the field that named it."""
+        try:
+            return self.funds[fund]
+        except KeyError:
+            raise FundNotRegistered(
+                f"{fund} is not registered: open it first with 'fundledger funds open'",
+                field=field_name,
+            ) from None
+
+    def stage(self, index: int, posting: Posting) -> PostingOutcome:
+        """Check one posting against the staged state and trigger its events."""
+        check_posting_shape(posting)
+        fund = self.fund(posting.fund, "fund")
+        key = (posting.fund, posting.reference)
+        digest = posting.digest()
+        existing = self.known.get(key)
+        if existing is not None:
+            if existing.digest == digest:
+                self._events_by_row.append(([], None))
+                return PostingOutcome("duplicate", existing)
+            raise _reference_conflict(posting)
+        touched = self._trigger(fund, posting)
+        voucher = Voucher(
+            fund=str(posting.fund),
+            reference=posting.reference,
+            digest=digest,
+            line=posting.line.value,
+            amount_fen=posting.amount_fen,
+            sub_line=posting.sub_line,
+            level=posting.level.value if posting.level else None,
+            county=posting.county,
+            counterparty=str(posting.counterparty) if posting.counterparty else None,
+            purpose=posting.purpose.value if posting.purpose else None,
+            reverses=posting.reverses,
+            fund_version=fund.version,
+        )
+        if posting.reverses is not None:
+            voucher = _with_original(voucher, self.known[(posting.fund, posting.reverses)])
+            self.reversed_by[(posting.fund, posting.reverses)] = posting.reference
+        self.known[key] = voucher
+        self.new_vouchers.append(voucher)
+        self._events_by_row.append(([e for f in touched for e in _take_last(f)], voucher))
+        return PostingOutcome("posted", voucher)
+
+    def _trigger(self, fund: Fund, posting: Posting) -> list[Fund]:
+        if posting.reverses is not None:
+            return self._trigger_reversal(fund, posting)
+        fund.check_can_post(posting.value_date, restate=self.restate)
+        if posting.counterparty is None:
+            fund.post(posting, restate=self.restate)
+            return [fund]
+        check_pair(posting.line, posting.purpose, posting.fund, posting.counterparty)
+        other = self.fund(posting.counterparty, "counterparty")
+        other.check_can_post(posting.value_date, restate=self.restate)
+        fund.post(posting, restate=self.restate)
+        other.receive(posting, restate=self.restate)
+        return [fund, other]
+
+    def _trigger_reversal(self, fund: Fund, posting: Posting) -> list[Fund]:
+        assert posting.reverses is not None
+        original = self.known.get((posting.fund, posting.reverses))
+        _check_reversal(posting, original, self.reversed_by.get((posting.fund, posting.reverses)))
+        assert original is not None
+        fund.check_can_post(posting.value_date, restate=self.restate)
+        if original.counterparty is None:
+            fund.reverse(
+                posting.reference, original, posting.value_date, posting.memo, restate=self.restate
+            )
+            return [fund]
+        counterparty = FundId.parse(original.counterparty)
+        other = self.fund(counterparty, "reverses")
+        other.check_can_post(posting.value_date, restate=self.restate)
+        fund.reverse(
+            posting.reference, original, posting.value_date, posting.memo, restate=self.restate
+        )
+        mirror = Voucher(
+            fund=original.counterparty,
+            reference=mirror_reference(posting.fund, original.reference),
+            digest=original.digest,
+            line=MIRROR[posting.line].value,
+            amount_fen=original.amount_fen,
+            sub_line=original.sub_line,
+            level=original.level,
+            county=original.county,
+            counterparty=str(posting.fund),
+            purpose=original.purpose,
+            reverses=None,
+            fund_version=0,
+        )
+        mirror_ref = mirror_reference(posting.fund, posting.reference)
+        other.reverse(mirror_ref, mirror, posting.value_date, posting.memo, restate=self.restate)
+        return [fund, other]
+
+    def staged_events(self) -> list[tuple[list[Any], Voucher | None]]:
+        """Per posting, in order: the events it triggered and its voucher (None: duplicate)."""
+        return self._events_by_row
+
+
+def _take_last(fund: Fund) -> list[Any]:
+    """Move the fund's pending events out (they are saved per chunk, not per aggregate)."""
+    return list(fund.collect_events())
+
+
+def _with_original(voucher: Voucher, original: Voucher) -> Voucher:
+    """A reversal's voucher keeps the counterparty and purpose of the posting it undoes."""
+    return replace(voucher, counterparty=original.counterparty, purpose=original.purpose)
+
+
+def _reference_conflict(posting: Posting) -> DomainError:
+    return ReferenceConflict(
+        f"reference {posting.reference!r} was already posted on {posting.fund} with other "
+        "content; a correction is a new posting that reverses it",
+        field="reference",
+    )
+
+
+def _check_reversal(posting: Posting, original: Voucher | None, reversed_by: str | None) -> None:
+    """A reversal names an earlier posting of the same fund, line and amount, once only."""
+    if original is None:
+        raise PostingRefused(
+            f"there is no posting {posting.reverses!r} on {posting.fund} to reverse",
+            field="reverses",
+        )
+    if original.is_reversal:
+        raise PostingRefused(
+            f"{posting.reverses!r} is itself a reversal and cannot be reversed; post anew",
+            field="reverses",
+        )
+    if reversed_by is not None:
+        raise PostingRefused(
+            f"{posting.reverses!r} was already reversed by {reversed_by!r}", field="reverses"
+        )
+    if original.line != posting.line.value:
+        raise PostingRefused(
+            f"a reversal repeats the line of the posting it undoes ({original.line})",
+            field="line",
+        )
+    if original.amount_fen != posting.amount_fen:
+        raise PostingRefused(
+            "a reversal repeats the amount of the posting it undoes", field="amount"
+        )
+    given = {
+        "sub_line": posting.sub_line,
+        "level": posting.level.value if posting.level else None,
+        "county": posting.county,
+    }
+    for name, value in given.items():
+        if value is not None and value != getattr(original, name):
+            raise PostingRefused(
+                f"a reversal's {name} is that of the posting it undoes "
+                f"({getattr(original, name)}) or left empty",
+                field=name,
+            )

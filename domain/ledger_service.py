@@ -1,0 +1,173 @@
+"""The ledger across provinces: routes each command to its province's ledger.
+
+Each province is its own eventsourcing application with its own tables, so that writes of
+two provinces never contend and a province can be moved to a server of its own by
+configuration alone (``env_for`` answers each province's storage settings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
+
+from domain.audit import ChainLink
+from domain.errors import DomainError, FundNotRegistered
+from domain.fund import Fund
+from domain.funds import FundId
+from domain.ledger import PostingOutcome, ProvinceLedger, RowError
+from domain.postings import Posting
+from domain.regions import PROVINCES
+
+EnvFor = Callable[[str], dict[str, str]]
+
+
+class NotInitialised(DomainError):
+    """The store has no tables yet: ``fundledger init`` creates them."""
+
+
+class RowErrors(DomainError):
+    """Some postings of a request were refused; nothing was written."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} posting(s) refused; nothing was written")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did."""
+
+    posted: int
+    duplicates: int
+
+
+class Ledger:
+    """Every province's ledger, created on first use, from one storage configuration."""
+
+    def __init__(self, env_for: EnvFor) -> None:
+        self._env_for = env_for
+        self._provinces: dict[str, ProvinceLedger] = {}
+
+    def province(self, code: str) -> ProvinceLedger:
+        """The ledger of a province, refusing a store that was never initialised."""
+        try:
+            return self._provinces[code]
+        except KeyError:
+            pass
+        app = ProvinceLedger(code, env={**self._env_for(code), "CREATE_TABLE": "n"})
+        if not app.vouchers.tables_exist():
+            app.close()
+            raise NotInitialised("this store has no tables yet: run 'fundledger init' first")
+        self._provinces[code] = app
+        return app
+
+    def init(self, provinces: Sequence[str] = tuple(PROVINCES)) -> int:
+        """Create every province's tables, one after another; answer how many provinces."""
+        for code in provinces:
+            if code in self._provinces:
+                continue
+            ProvinceLedger(code, env={**self._env_for(code), "CREATE_TABLE": "y"}).close()
+        return len(provinces)
+
+    def is_initialised(self) -> bool:
+        """True when the store's tables exist (checked on one province)."""
+        try:
+            self.province(next(iter(PROVINCES)))
+        except NotInitialised:
+            return False
+        return True
+
+    def open_fund(
+        self, fund: FundId, *, first_year: int, opening_balance_fen: int = 0, name: str = ""
+    ) -> tuple[Fund, bool]:
+        """Register a fund (idempotent for the same particulars)."""
+        return self.province(fund.province).open_fund(
+            fund, first_year=first_year, opening_balance_fen=opening_balance_fen, name=name
+        )
+
+    def find_fund(self, fund: FundId) -> Fund | None:
+        """A registered fund, or None."""
+        return self.province(fund.province).find_fund(fund)
+
+    def post(self, posting: Posting, *, restate: bool = False) -> PostingOutcome:
+        """Post one posting (one save)."""
+        return self.province(posting.fund.province).post(posting, restate=restate)
+
+    def close_year(self, fund: FundId, year: int, *, today: date | None = None) -> Fund:
+        """Approve a fund's final accounts for a year (DOMAIN.md §7)."""
+        return self.province(fund.province).close_year(fund, year, today=today or date.today())
+
+    def record_enrolment(self, fund: FundId, year: int, county: str, enrolled: int) -> Fund:
+        """Record a county's enrolment for a year (DOMAIN.md §5)."""
+        return self.province(fund.province).record_enrolment(fund, year, county, enrolled)
+
+    def import_postings(
+        self,
+        postings: Sequence[Posting],
+        *,
+        chunk: int = 2_000,
+        progress: Callable[[int], None] = lambda _: None,
+        dry_run: bool = False,
+        restate: bool = False,
+    ) -> ImportReport:
+        """Check every posting, then write them all in chunks; any refusal writes nothing.
+
+        With ``dry_run`` every posting is checked and nothing is written.
+
+        Raises:
+            RowErrors: every refused posting, by its index in ``postings``.
+        """
+        groups: dict[str, list[int]] = {}
+        for index, posting in enumerate(postings):
+            groups.setdefault(posting.fund.province, []).append(index)
+        staged = []
+        errors: list[RowError] = []
+        for code, indices in groups.items():
+            ledger = self.province(code)
+            batch, batch_errors = ledger.check_many([postings[i] for i in indices], restate=restate)
+            errors.extend(RowError(indices[e.index], e.error) for e in batch_errors)
+            staged.append((ledger, batch))
+        if errors or dry_run:
+            for ledger, batch in staged:
+                ledger.forget_cached(f.id for f in batch.funds.values())
+        if errors:
+            raise RowErrors(sorted(errors, key=lambda e: e.index))
+        if dry_run:
+            posted = sum(len(batch.new_vouchers) for _, batch in staged)
+            return ImportReport(posted=posted, duplicates=len(postings) - posted)
+        written = 0
+        posted = 0
+        for ledger, batch in staged:
+            base = written
+
+            def report(done: int, base: int = base) -> None:
+                progress(base + done)
+
+            ledger.write_batch(batch, chunk=chunk, progress=report)
+            written += len(batch.postings)
+            posted += len(batch.new_vouchers)
+        return ImportReport(posted=posted, duplicates=len(postings) - posted)
+
+    def fund_events(self, fund: FundId) -> Iterator[DomainEventProtocol[UUID]]:
+        """The fund's events in order (refusing an unregistered fund)."""
+        ledger = self.province(fund.province)
+        if ledger.find_fund(fund) is None:
+            raise FundNotRegistered(f"{fund} is not registered", field="fund")
+        return ledger.fund_events(fund)
+
+    def chain(self, fund: FundId) -> list[ChainLink]:
+        """The fund's events checked link by link (see :mod:`domain.audit`)."""
+        ledger = self.province(fund.province)
+        if ledger.find_fund(fund) is None:
+            raise FundNotRegistered(f"{fund} is not registered", field="fund")
+        return ledger.chain(fund)
+
+    def close(self) -> None:
+        """Close every province's connections."""
+        for app in self._provinces.values():
+            app.close()
+        self._provinces.clear()

@@ -1,0 +1,68 @@
+"""Storage adapters: the library's recorders, each extended with the voucher index.
+
+Each province's ledger is its own eventsourcing application named ``ledger_<province>``,
+whose tables are ``ledger_<province>_events``, ``_snapshots`` and ``_vouchers``. A save
+writes the events and their vouchers in one transaction (``app.save(..., vouchers=[...])``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from domain.vouchers import Voucher
+
+VOUCHER_COLUMNS = (
+    "fund",
+    "reference",
+    "digest",
+    "line",
+    "amount_fen",
+    "sub_line",
+    "level",
+    "county",
+    "counterparty",
+    "purpose",
+    "reverses",
+    "fund_version",
+)
+
+
+@runtime_checkable
+class VoucherRecorder(Protocol):
+    """A recorder that also keeps the voucher index."""
+
+    def select_vouchers(self, fund: str, references: Sequence[str]) -> dict[str, Voucher]:
+        """The vouchers of ``fund`` among ``references`` (at most a few thousand a call)."""
+
+    def select_reversal_of(self, fund: str, references: Sequence[str]) -> dict[str, str]:
+        """For each of ``references`` already reversed on ``fund``: the reversing reference."""
+
+    def tables_exist(self) -> bool:
+        """True once ``fundledger init`` created this partition's tables."""
+
+
+def voucher_rows(vouchers: Iterable[Voucher]) -> list[tuple[Any, ...]]:
+    """Vouchers as rows in :data:`VOUCHER_COLUMNS` order."""
+    return [
+        (
+            v.fund,
+            v.reference,
+            v.digest,
+            v.line,
+            v.amount_fen,
+            v.sub_line,
+            v.level,
+            v.county,
+            v.counterparty,
+            v.purpose,
+            v.reverses,
+            v.fund_version,
+        )
+        for v in vouchers
+    ]
+
+
+def voucher_from_row(row: Sequence[Any]) -> Voucher:
+    """A voucher from a row in :data:`VOUCHER_COLUMNS` order."""
+    return Voucher(*row)

@@ -1,0 +1,134 @@
+"""SQLite storage (the embedded default): one file, one set of tables per province."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, StoredEvent
+from eventsourcing.sqlite import (
+    SQLiteAggregateRecorder,
+    SQLiteApplicationRecorder,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteFactory,
+)
+
+from domain.persistence import VOUCHER_COLUMNS, voucher_from_row, voucher_rows
+from domain.vouchers import Voucher
+
+SELECT_CHUNK = 500
+"""References per SELECT (SQLite allows 999 parameters by default on old builds)."""
+
+
+class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder plus the voucher table, written in the same transaction."""
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        self.vouchers_table_name = events_table_name.removesuffix("_events") + "_vouchers"
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        table = self.vouchers_table_name
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {table} ("
+            "fund TEXT NOT NULL, reference TEXT NOT NULL, digest TEXT NOT NULL, "
+            "line TEXT NOT NULL, amount_fen INTEGER NOT NULL, sub_line TEXT, level TEXT, "
+            "county TEXT, counterparty TEXT, "
+            "purpose TEXT, reverses TEXT, fund_version INTEGER NOT NULL, "
+            "PRIMARY KEY (fund, reference)) WITHOUT ROWID",
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_reverses ON {table} (fund, reverses) "
+            "WHERE reverses IS NOT NULL",
+        ]
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's insert, or with ``bulk=True`` one ``executemany`` (no ids answered)."""
+        if not kwargs.get("bulk"):
+            return super().insert_events(stored_events, **kwargs)
+        with self.datastore.transaction(commit=True) as c:
+            self._insert_vouchers(c, kwargs.get("vouchers", ()))
+            c.executemany(
+                self.insert_events_statement,
+                [
+                    (s.originator_id.hex, s.originator_version, s.topic, s.state)  # type: ignore[union-attr]
+                    for s in stored_events
+                ],
+            )
+        return None
+
+    def _insert_vouchers(self, c: SQLiteCursor, vouchers: Sequence[Voucher]) -> None:
+        if vouchers:
+            marks = ",".join("?" * len(VOUCHER_COLUMNS))
+            c.executemany(
+                f"INSERT INTO {self.vouchers_table_name} VALUES ({marks})",  # noqa: S608 - our table
+                voucher_rows(vouchers),
+            )
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        self._insert_vouchers(c, kwargs.get("vouchers", ()))
+        return super()._insert_events(c, stored_events, **kwargs)
+
+    def select_vouchers(self, fund: str, references: Sequence[str]) -> dict[str, Voucher]:
+        found: dict[str, Voucher] = {}
+        columns = ", ".join(VOUCHER_COLUMNS)
+        for start in range(0, len(references), SELECT_CHUNK):
+            chunk = list(references[start : start + SELECT_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(
+                    f"SELECT {columns} FROM {self.vouchers_table_name} "  # noqa: S608 - our table
+                    f"WHERE fund = ? AND reference IN ({marks})",
+                    [fund, *chunk],
+                )
+                for row in c.fetchall():
+                    found[row["reference"]] = voucher_from_row(tuple(row))
+        return found
+
+    def select_reversal_of(self, fund: str, references: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(references), SELECT_CHUNK):
+            chunk = list(references[start : start + SELECT_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(
+                    f"SELECT reverses, reference FROM {self.vouchers_table_name} "  # noqa: S608
+                    f"WHERE fund = ? AND reverses IN ({marks})",
+                    [fund, *chunk],
+                )
+                for row in c.fetchall():
+                    found[row["reverses"]] = row["reference"]
+        return found
+
+    def tables_exist(self) -> bool:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?",
+                [self.vouchers_table_name],
+            )
+            row = c.fetchone()
+        return bool(row["n"])
+
+
+class LedgerSQLiteFactory(SQLiteFactory):
+    """Names every table after the application (``ledger_<province>_...``)."""
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        recorder = SQLiteAggregateRecorder(
+            datastore=self.datastore, events_table_name=f"{self.env.name.lower()}_{purpose}"
+        )
+        if self.env_create_table():
+            recorder.create_table()
+        return recorder
+
+    def application_recorder(self) -> ApplicationRecorder:
+        recorder = LedgerSQLiteRecorder(
+            datastore=self.datastore, events_table_name=f"{self.env.name.lower()}_events"
+        )
+        if self.env_create_table():
+            recorder.create_table()
+        return recorder

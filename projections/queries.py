@@ -1,0 +1,83 @@
+"""Reading the statement read model: by view (restated, as closed) and "as of" a time.
+
+The value date decides the fiscal year and month; the recorded time decides what was known.
+``as_closed`` shows a year as it stood when its final accounts were approved (everything
+recorded up to the close); ``restated`` (the default) includes every restatement since.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from domain.errors import FundNotRegistered, InvalidInput
+from domain.lines import ALL_INCOME, Line
+from projections.db import ProjectionDB
+from projections.statement import Statement
+
+View = Literal["restated", "as_closed"]
+FAR_FUTURE = "9999-12-31T23:59:59.999999+00:00"
+
+
+def read_statement(
+    db: ProjectionDB, fund: str, year: int, *, view: View = "restated", as_of: str | None = None
+) -> Statement:
+    """The statement of ``fund`` for ``year`` from the read model."""
+    cutoff = as_of or FAR_FUTURE
+    found = db.query(
+        "SELECT first_year, opening_balance_fen FROM fl_funds "
+        "WHERE fund = %s AND recorded_at <= %s",
+        (fund, cutoff),
+    )
+    if not found:
+        raise FundNotRegistered(
+            f"{fund} is not registered" + (f" as of {as_of}" if as_of else ""), field="fund"
+        )
+    first_year, opening_fen = int(found[0][0]), int(found[0][1])
+    if year < first_year:
+        raise InvalidInput(f"{fund} keeps its books from {first_year}, not {year}", field="year")
+    closed = db.query(
+        "SELECT closed_at FROM fl_closes WHERE fund = %s AND year = %s AND closed_at <= %s",
+        (fund, year, cutoff),
+    )
+    closed_at = str(closed[0][0]) if closed else None
+    if view == "as_closed":
+        if closed_at is None:
+            raise InvalidInput(
+                f"{fund} {year} is not closed: there is no as-closed view", field="view"
+            )
+        cutoff = closed_at
+    statement = Statement(fund=fund, year=year, view=view, as_of=as_of, closed_at=closed_at)
+    rows = db.query(
+        "SELECT CASE WHEN fiscal_year < %s THEN 1 ELSE 0 END, line, sub_line, level, "
+        "is_transfer, restatement, sum(amount_fen) "
+        "FROM fl_postings WHERE fund = %s AND fiscal_year <= %s AND recorded_at <= %s "
+        "GROUP BY 1, 2, 3, 4, 5, 6",
+        (year, fund, year, cutoff),
+    )
+    balance_before = opening_fen
+    for earlier, line_text, sub_line, level, is_transfer, restatement, total in rows:
+        amount = int(total)
+        effect = amount if Line(line_text) in ALL_INCOME else -amount
+        if earlier:
+            balance_before += effect
+            if restatement:
+                statement.opening_restatements_fen += effect
+            continue
+        if restatement:
+            statement.restatements_fen += effect
+        if is_transfer:
+            statement.opening_balance_transfers_fen += effect
+            continue
+        for key in _keys(line_text, sub_line, level):
+            statement.lines_fen[key] = statement.lines_fen.get(key, 0) + amount
+    statement.opening_balance_fen = balance_before
+    return statement
+
+
+def _keys(line: str, sub_line: str | None, level: str | None) -> list[str]:
+    keys = [line]
+    if sub_line:
+        keys.append(f"{line}.{sub_line}")
+    if level:
+        keys.append(f"{line}.{level}")
+    return keys

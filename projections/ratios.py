@@ -1,0 +1,41 @@
+"""The ratios of DOMAIN.md §3, exact integer arithmetic rounded half-up at the edge.
+
+CONTRACT.md "Conventions": rates to 6 decimals, months of coverage to 4; a ratio whose
+denominator is zero is ``None`` (``null`` in JSON).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+RATE_PLACES = Decimal("0.000001")
+MONTHS_PLACES = Decimal("0.0001")
+
+
+def _ratio(numerator: int, denominator: int, places: Decimal) -> str | None:
+    if denominator == 0:
+        return None
+    with localcontext() as ctx:
+        ctx.prec = 50
+        value = (Decimal(numerator) / Decimal(denominator)).quantize(places, ROUND_HALF_UP)
+    return str(value)
+
+
+def current_surplus_rate(income_subtotal_fen: int, expense_subtotal_fen: int) -> str | None:
+    """当年结余率 = (income subtotal − expense subtotal) / income subtotal."""
+    return _ratio(income_subtotal_fen - expense_subtotal_fen, income_subtotal_fen, RATE_PLACES)
+
+
+def accumulated_balance_rate(closing_balance_fen: int, denominator_fen: int) -> str | None:
+    """累计结余率 = closing balance / denominator (the income subtotal by default)."""
+    return _ratio(closing_balance_fen, denominator_fen, RATE_PLACES)
+
+
+def months_of_coverage(closing_balance_fen: int, expense_subtotal_fen: int) -> str | None:
+    """累计结余可支付月数 = closing balance × 12 / expense subtotal."""
+    return _ratio(closing_balance_fen * 12, expense_subtotal_fen, MONTHS_PLACES)
+
+
+def format_share(share: Decimal) -> str:
+    """A share (of a subsidy, a levy...) as a rate string: 6 decimals, rounded half-up."""
+    return str(share.quantize(RATE_PLACES, ROUND_HALF_UP))

@@ -1,0 +1,182 @@
+"""The projector: applies the event log to the read models in batches, exactly once.
+
+Each batch (at most :data:`BATCH_SIZE` notifications of one province) is written in one
+transaction together with the province's new tracking position. The transaction first moves
+the position from the value it read to the new one; if another projector moved it meanwhile,
+nothing is written and the batch is read again from the new position. So each event is
+applied exactly once, a stopped projector resumes where it stopped, and two projectors may
+run at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from domain.regions import PROVINCES
+from projections.db import ProjectionDB
+from projections.decode import RawNotification, StoredNotification, decode
+from projections.extras import Insert, registered
+from projections.schema import (
+    CLOSE_COLUMNS,
+    DATA_TABLES,
+    ENROLMENT_COLUMNS,
+    FUND_COLUMNS,
+    INDEX_NAMES,
+    POSTING_COLUMNS,
+    create_tables,
+)
+from projections.source import EventSource
+
+BATCH_SIZE = 20_000
+MAX_BATCHES_PER_CALL = 100_000
+"""A bound on one catch-up's loop (a billion events)."""
+
+
+@dataclass(frozen=True)
+class ProvinceStatus:
+    """Where a province's projection stands."""
+
+    province: str
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return self.head - self.position
+
+
+class Projector:
+    """Keeps the read models of one database up to date with its provinces' event logs."""
+
+    def __init__(
+        self, db: ProjectionDB, source: EventSource, provinces: Sequence[str] = tuple(PROVINCES)
+    ) -> None:
+        self.db = db
+        self.source = source
+        self.provinces = tuple(provinces)
+        self.extras = registered()
+        self._funds: dict[str, str] = {}
+
+    def create_tables(self) -> None:
+        """Create the read-model tables (part of ``fundledger init``)."""
+        create_tables(self.db)
+        with self.db.transaction():
+            for extra in self.extras:
+                for name, columns in extra.tables.items():
+                    self.db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+                for statement in extra.indexes:
+                    self.db.execute(statement)
+
+    def position(self, province: str) -> int:
+        rows = self.db.query("SELECT position FROM fl_tracking WHERE province = %s", (province,))
+        return int(rows[0][0]) if rows else 0
+
+    def status(self) -> list[ProvinceStatus]:
+        """Every province's position and lag (provinces without events are left out)."""
+        statuses = []
+        for province in self.provinces:
+            head = self.source.head(province)
+            position = self.position(province)
+            if head or position:
+                statuses.append(ProvinceStatus(province, position, head))
+        return statuses
+
+    def catch_up(self, progress: Callable[[int], None] = lambda _: None) -> int:
+        """Apply every event not yet applied; answer how many were applied."""
+        applied = 0
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            for province in self.provinces:
+
+                def report(done: int, base: int = applied) -> None:
+                    progress(base + done)
+
+                applied += self._catch_up_province(province, report, reader)
+        return applied
+
+    def _catch_up_province(
+        self, province: str, progress: Callable[[int], None], reader: ThreadPoolExecutor
+    ) -> int:
+        """Apply a province's new events batch by batch, reading the next batch meanwhile."""
+        applied = 0
+        position = self.position(province)
+        batch = self.source.read(province, position, BATCH_SIZE)
+        for _ in range(MAX_BATCHES_PER_CALL):
+            if not batch:
+                return applied
+            new_position = batch[-1][0]
+            ahead = reader.submit(self.source.read, province, new_position, BATCH_SIZE)
+            if self._apply(province, batch, position, new_position):
+                applied += len(batch)
+                progress(applied)
+                position = new_position
+                batch = ahead.result()
+            else:  # another projector moved on: read again from where it stopped
+                ahead.result()
+                position = self.position(province)
+                batch = self.source.read(province, position, BATCH_SIZE)
+        raise AssertionError("catch-up did not finish within its bound")
+
+    def _decode(self, province: str, batch: list[RawNotification]) -> list[Insert]:
+        try:
+            rows = decode(province, batch, self._funds)
+        except KeyError:  # a fund opened by another projector's batch
+            self._load_funds()
+            rows = decode(province, batch, self._funds)
+        inserts: list[Insert] = []
+        for table, columns, values in (
+            ("fl_funds", FUND_COLUMNS, rows.funds),
+            ("fl_postings", POSTING_COLUMNS, rows.postings),
+            ("fl_closes", CLOSE_COLUMNS, rows.closes),
+            ("fl_enrolment", ENROLMENT_COLUMNS, rows.enrolment),
+        ):
+            inserts.extend((table, columns, row) for row in values)
+        for raw in batch:
+            for extra in self.extras:
+                if raw[2] in extra.topics:
+                    n = StoredNotification(*raw)
+                    inserts.extend(extra.rows(province, n, orjson.loads(n.state), self._funds))
+        return inserts
+
+    def _apply(self, province: str, batch: list[RawNotification], old: int, new: int) -> bool:
+        inserts = self._decode(province, batch)
+        by_table: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
+        for table, columns, row in inserts:
+            by_table.setdefault((table, tuple(columns)), []).append(row)
+        with self.db.transaction():
+            moved = self.db.execute(
+                "UPDATE fl_tracking SET position = %s WHERE province = %s AND position = %s",
+                (new, province, old),
+            )
+            if moved != 1:
+                return False
+            for (table, columns), values in by_table.items():
+                self.db.insert_many(table, columns, values)
+        return True
+
+    def _load_funds(self) -> None:
+        for aggregate_hex, fund in self.db.query("SELECT aggregate_id, fund FROM fl_funds"):
+            self._funds[aggregate_hex] = fund
+
+    def total_lag(self) -> int:
+        """Events recorded but not yet applied, over every province."""
+        return sum(s.lag for s in self.status())
+
+    def rebuild(self, progress: Callable[[int], None] = lambda _: None) -> int:
+        """Drop every read-model row and apply the whole event log again."""
+        tables = [*DATA_TABLES, *(name for extra in self.extras for name in extra.tables)]
+        with self.db.transaction():
+            for table in tables:
+                self.db.execute(f"DELETE FROM {table}")  # noqa: S608
+            for index in INDEX_NAMES:
+                self.db.execute(f"DROP INDEX IF EXISTS {index}")
+            self.db.execute("UPDATE fl_tracking SET position = 0")
+        self._funds.clear()
+        try:
+            return self.catch_up(progress)
+        finally:
+            create_tables(self.db)  # indexes again, built once over the whole table

@@ -1,0 +1,94 @@
+"""The projection tables: one set per database, every row tagged with its province.
+
+Text times are UTC ISO-8601 with microseconds (``2024-12-15T08:30:00.000000+00:00``), so that
+they compare as strings the same way on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from domain.regions import PROVINCES
+from projections.db import ProjectionDB
+
+POSTING_COLUMNS = (
+    "province",
+    "fund",
+    "fiscal_year",
+    "month",
+    "line",
+    "sub_line",
+    "level",
+    "county",
+    "amount_fen",
+    "is_transfer",
+    "restatement",
+    "recorded_at",
+    "notification_id",
+    "reference",
+)
+FUND_COLUMNS = (
+    "aggregate_id",
+    "fund",
+    "province",
+    "first_year",
+    "opening_balance_fen",
+    "name",
+    "recorded_at",
+)
+CLOSE_COLUMNS = ("fund", "year", "closed_at", "notification_id")
+ENROLMENT_COLUMNS = ("fund", "year", "county", "enrolled", "recorded_at", "notification_id")
+
+TABLES = {
+    "fl_tracking": "province TEXT PRIMARY KEY, position BIGINT NOT NULL",
+    "fl_funds": (
+        "aggregate_id TEXT PRIMARY KEY, fund TEXT NOT NULL UNIQUE, province TEXT NOT NULL, "
+        "first_year INTEGER NOT NULL, opening_balance_fen BIGINT NOT NULL, name TEXT, "
+        "recorded_at TEXT NOT NULL"
+    ),
+    "fl_postings": (
+        "province TEXT NOT NULL, fund TEXT NOT NULL, fiscal_year INTEGER NOT NULL, "
+        "month INTEGER NOT NULL, line TEXT NOT NULL, sub_line TEXT, level TEXT, county TEXT, "
+        "amount_fen BIGINT NOT NULL, is_transfer SMALLINT NOT NULL, "
+        "restatement SMALLINT NOT NULL, recorded_at TEXT NOT NULL, "
+        "notification_id BIGINT NOT NULL, reference TEXT NOT NULL"
+    ),
+    "fl_closes": (
+        "fund TEXT NOT NULL, year INTEGER NOT NULL, closed_at TEXT NOT NULL, "
+        "notification_id BIGINT NOT NULL, PRIMARY KEY (fund, year)"
+    ),
+    "fl_enrolment": (
+        "fund TEXT NOT NULL, year INTEGER NOT NULL, county TEXT NOT NULL, "
+        "enrolled BIGINT NOT NULL, recorded_at TEXT NOT NULL, notification_id BIGINT NOT NULL"
+    ),
+}
+
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS fl_postings_fund_year ON fl_postings (fund, fiscal_year)",
+    "CREATE INDEX IF NOT EXISTS fl_enrolment_fund_year ON fl_enrolment (fund, year)",
+)
+
+INDEX_NAMES = ("fl_postings_fund_year", "fl_enrolment_fund_year")
+
+DATA_TABLES = ("fl_postings", "fl_funds", "fl_closes", "fl_enrolment")
+
+
+def create_tables(db: ProjectionDB) -> None:
+    """Create the projection tables and one tracking row per province (idempotent)."""
+    with db.transaction():
+        for name, columns in TABLES.items():
+            db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+        for statement in INDEXES:
+            db.execute(statement)
+        known = {row[0] for row in db.query("SELECT province FROM fl_tracking")}
+        for province in PROVINCES:
+            if province not in known:
+                db.execute(
+                    "INSERT INTO fl_tracking (province, position) VALUES (%s, 0)", (province,)
+                )
+
+
+def tables_exist(db: ProjectionDB) -> bool:
+    """True once :func:`create_tables` ran on this database."""
+    if db.dialect == "sqlite":
+        sql = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'fl_tracking'"
+        return bool(db.query(sql)[0][0])
+    return db.query("SELECT to_regclass('fl_tracking') IS NOT NULL")[0][0] is True

@@ -1,0 +1,78 @@
+"""The read models of every database the ledger uses, behind one façade."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from domain.errors import DomainError
+from domain.funds import FundId
+from projections.queries import View, read_statement
+from projections.runner import Projector, ProvinceStatus
+from projections.schema import tables_exist
+from projections.statement import Statement
+
+
+class ProjectionsNotInitialised(DomainError):
+    """The read-model tables do not exist yet: ``fundledger init`` creates them."""
+
+
+class ReadModels:
+    """Routes each province to the projector of the database that holds its events."""
+
+    def __init__(self, projectors: Sequence[Projector]) -> None:
+        self.projectors = tuple(projectors)
+        self._by_province = {p: proj for proj in self.projectors for p in proj.provinces}
+
+    def for_province(self, province: str) -> Projector:
+        return self._by_province[province]
+
+    def create_tables(self) -> None:
+        for projector in self.projectors:
+            projector.create_tables()
+
+    def check_initialised(self) -> None:
+        for projector in self.projectors:
+            if not tables_exist(projector.db):
+                raise ProjectionsNotInitialised(
+                    "this store has no read-model tables yet: run 'fundledger init' first"
+                )
+
+    def catch_up(self, progress: Callable[[int], None] = lambda _: None) -> int:
+        """Apply every event not yet applied, in every database."""
+        self.check_initialised()
+        done = 0
+        for projector in self.projectors:
+
+            def report(count: int, base: int = done) -> None:
+                progress(base + count)
+
+            done += projector.catch_up(report)
+        return done
+
+    def status(self) -> list[ProvinceStatus]:
+        self.check_initialised()
+        return [s for projector in self.projectors for s in projector.status()]
+
+    def rebuild(self, progress: Callable[[int], None] = lambda _: None) -> int:
+        self.check_initialised()
+        done = 0
+        for projector in self.projectors:
+
+            def report(count: int, base: int = done) -> None:
+                progress(base + count)
+
+            done += projector.rebuild(report)
+        return done
+
+    def statement(
+        self, fund: FundId, year: int, *, view: View = "restated", as_of: str | None = None
+    ) -> Statement:
+        """A fund's statement, after applying every event recorded so far."""
+        self.catch_up()
+        db = self.for_province(fund.province).db
+        return read_statement(db, str(fund), year, view=view, as_of=as_of)
+
+    def close(self) -> None:
+        for projector in self.projectors:
+            projector.source.close()
+            projector.db.close()

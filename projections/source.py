@@ -1,0 +1,103 @@
+"""Where the projections read the event log from.
+
+On SQLite and PostgreSQL the log is read with one SQL query per batch from the province's
+events table, on the projection's own connection (the library's notification log, read
+directly, without building event objects). In memory it is read through the ledger's
+applications.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from domain.ledger_service import Ledger
+from projections.db import ProjectionDB
+from projections.decode import RawNotification
+
+
+class EventSource(Protocol):
+    """A province's event log, in notification order."""
+
+    def read(self, province: str, after: int, limit: int) -> list[RawNotification]:
+        """At most ``limit`` notifications with an id above ``after``, in order."""
+
+    def head(self, province: str) -> int:
+        """The highest notification id of the province (0 when none)."""
+
+    def close(self) -> None:
+        """Release the source's connection, if it has one."""
+
+
+def events_table(province: str) -> str:
+    """The library's events table of a province's ledger application."""
+    assert province.isdigit(), province
+    return f"ledger_{province}_events"
+
+
+class SqlEventSource:
+    """Reads the events tables on the projection's connection."""
+
+    def __init__(self, db: ProjectionDB) -> None:
+        self._db = db
+        self._missing: set[str] = set()
+
+    def _exists(self, province: str) -> bool:
+        if province in self._missing:
+            return False
+        table = events_table(province)
+        if self._db.dialect == "sqlite":
+            sql = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = %s"
+            found = bool(self._db.query(sql, (table,))[0][0])
+        else:
+            found = self._db.query("SELECT to_regclass(%s) IS NOT NULL", (table,))[0][0] is True
+        if not found:
+            self._missing.add(province)
+        return found
+
+    def read(self, province: str, after: int, limit: int) -> list[RawNotification]:
+        if not self._exists(province):
+            return []
+        table = events_table(province)
+        if self._db.dialect == "sqlite":
+            sql = (
+                f"SELECT rowid, originator_id, topic, state FROM {table} "  # noqa: S608 - ours
+                "WHERE rowid > %s ORDER BY rowid LIMIT %s"
+            )
+        else:
+            sql = (
+                "SELECT notification_id, originator_id::text, topic, state "  # noqa: S608
+                f"FROM {table} WHERE notification_id > %s "
+                "ORDER BY notification_id LIMIT %s"
+            )
+        return self._db.query(sql, (after, limit), binary=True)
+
+    def head(self, province: str) -> int:
+        if not self._exists(province):
+            return 0
+        column = "rowid" if self._db.dialect == "sqlite" else "notification_id"
+        sql = f"SELECT max({column}) FROM {events_table(province)}"  # noqa: S608
+        value = self._db.query(sql)[0][0]
+        return int(value or 0)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class LedgerEventSource:
+    """Reads through the ledger's applications (the in-memory store)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    def read(self, province: str, after: int, limit: int) -> list[RawNotification]:
+        recorder = self._ledger.province(province).recorder
+        return [
+            (n.id, n.originator_id.hex, n.topic, n.state)  # type: ignore[union-attr]
+            for n in recorder.select_notifications(after + 1, limit)
+        ]
+
+    def head(self, province: str) -> int:
+        return int(self._ledger.province(province).recorder.max_notification_id() or 0)
+
+    def close(self) -> None:
+        """The ledger's applications are closed by the ledger."""

@@ -1,0 +1,208 @@
+"""The statement of a fund for one fiscal year (DOMAIN.md §2), folded from its events.
+
+Cash basis: a posting counts in the fiscal year of its value date. A reversal counts,
+negatively, in the year of its own value date. A legacy fund's balance moved into the merged
+fund is booked against the opening balance (``opening_balance_transfers``), never as income
+or expense, so it does not inflate the surplus rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.errors import FundNotRegistered, InvalidInput
+from domain.fund import Fund
+from domain.funds import FundId
+from domain.ledger_service import Ledger
+from domain.lines import (
+    ALL_INCOME,
+    EXPENSE_LINES,
+    INCOME_LINES,
+    INTER_LEVEL_EXPENSE,
+    INTER_LEVEL_INCOME,
+    Line,
+    Purpose,
+)
+from domain.money import format_fen
+from projections.ratios import accumulated_balance_rate, current_surplus_rate, months_of_coverage
+
+
+@dataclass
+class Statement:
+    """Every figure of one fund's year, in fen."""
+
+    fund: str
+    year: int
+    opening_balance_fen: int = 0
+    opening_balance_transfers_fen: int = 0
+    lines_fen: dict[str, int] = field(default_factory=dict)
+    view: str = "restated"
+    as_of: str | None = None
+    closed_at: str | None = None
+    restatements_fen: int = 0
+    opening_restatements_fen: int = 0
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    def line(self, key: str) -> int:
+        """A line or ``line.sub_line`` total (0 when nothing was posted)."""
+        return self.lines_fen.get(key, 0)
+
+    @property
+    def income_subtotal_fen(self) -> int:
+        return sum(self.line(x.value) for x in INCOME_LINES)
+
+    @property
+    def income_total_fen(self) -> int:
+        return self.income_subtotal_fen + sum(self.line(x.value) for x in INTER_LEVEL_INCOME)
+
+    @property
+    def expense_subtotal_fen(self) -> int:
+        return sum(self.line(x.value) for x in EXPENSE_LINES)
+
+    @property
+    def expense_total_fen(self) -> int:
+        return self.expense_subtotal_fen + sum(self.line(x.value) for x in INTER_LEVEL_EXPENSE)
+
+    @property
+    def current_surplus_fen(self) -> int:
+        """本年收支结余 = income total − expense total."""
+        return self.income_total_fen - self.expense_total_fen
+
+    @property
+    def closing_balance_fen(self) -> int:
+        """年末滚存结余 = opening balance (with merged-in balances) + the year's surplus."""
+        return (
+            self.opening_balance_fen + self.opening_balance_transfers_fen + self.current_surplus_fen
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The statement JSON of CONTRACT.md."""
+        income: dict[str, str] = {}
+        for line in INCOME_LINES:
+            _put_line(income, self.lines_fen, line.value)
+        income["subtotal"] = format_fen(self.income_subtotal_fen)
+        for line in INTER_LEVEL_INCOME:
+            _put_line(income, self.lines_fen, line.value)
+        income["total"] = format_fen(self.income_total_fen)
+        expense: dict[str, str] = {}
+        for line in EXPENSE_LINES:
+            _put_line(expense, self.lines_fen, line.value)
+        expense["subtotal"] = format_fen(self.expense_subtotal_fen)
+        for line in INTER_LEVEL_EXPENSE:
+            _put_line(expense, self.lines_fen, line.value)
+        expense["total"] = format_fen(self.expense_total_fen)
+        closing = self.closing_balance_fen
+        return {
+            "fund": self.fund,
+            "year": self.year,
+            "view": self.view,
+            "as_of": self.as_of,
+            "closed_at": self.closed_at,
+            "opening_balance": format_fen(self.opening_balance_fen),
+            "opening_balance_transfers": format_fen(self.opening_balance_transfers_fen),
+            "income": income,
+            "expense": expense,
+            "current_surplus": format_fen(self.current_surplus_fen),
+            "closing_balance": format_fen(closing),
+            "ratios": {
+                "current_surplus_rate": current_surplus_rate(
+                    self.income_subtotal_fen, self.expense_subtotal_fen
+                ),
+                "accumulated_balance_rate": accumulated_balance_rate(
+                    closing, self.income_subtotal_fen
+                ),
+                "months_of_coverage": months_of_coverage(closing, self.expense_subtotal_fen),
+            },
+            "restatements": format_fen(self.restatements_fen),
+            "opening_balance_restatements": format_fen(self.opening_restatements_fen),
+            "notes": self.notes(),
+            "warnings": self.warnings,
+        }
+
+    def notes(self) -> list[str]:
+        """What a reader must know to read the figures right."""
+        notes = []
+        if self.opening_restatements_fen:
+            notes.append(
+                "the opening balance follows the restated closing balance of earlier years "
+                f"(restatements: {format_fen(self.opening_restatements_fen)})"
+            )
+        if self.restatements_fen:
+            notes.append(
+                f"this year was restated after closing by {format_fen(self.restatements_fen)}"
+            )
+        if self.opening_balance_transfers_fen:
+            notes.append(
+                "balances of legacy funds merged in this year are added to the opening balance "
+                f"({format_fen(self.opening_balance_transfers_fen)}), not to income"
+            )
+        return notes
+
+
+def _put_line(out: dict[str, str], lines_fen: dict[str, int], line: str) -> None:
+    out[line] = format_fen(lines_fen.get(line, 0))
+    prefix = line + "."
+    for key in sorted(k for k in lines_fen if k.startswith(prefix)):
+        out[key] = format_fen(lines_fen[key])
+
+
+def fold_statement(fund: str, year: int, events: Iterable[object]) -> Statement:
+    """Fold a fund's events, in order, into its statement for ``year``."""
+    statement = Statement(fund=fund, year=year)
+    balance_before_fen = 0
+    for event in events:
+        if isinstance(event, Fund.Opened):
+            balance_before_fen += event.opening_balance_fen
+            continue
+        movement = _movement(event)
+        if movement is None:
+            continue
+        event_year, keys, signed_fen, is_transfer = movement
+        if event_year < year:
+            balance_before_fen += signed_fen
+        elif event_year == year:
+            if is_transfer:
+                statement.opening_balance_transfers_fen += signed_fen
+                continue
+            line = Line(keys[0])
+            amount = signed_fen if line in ALL_INCOME else -signed_fen
+            for key in keys:
+                statement.lines_fen[key] = statement.lines_fen.get(key, 0) + amount
+    statement.opening_balance_fen = balance_before_fen
+    return statement
+
+
+def _movement(event: object) -> tuple[int, list[str], int, bool] | None:
+    """(fiscal year, line keys, signed effect on the balance, is a balance transfer)."""
+    if isinstance(event, Fund.Posted):
+        line, sign = event.LINE, 1
+        sub_line, level, purpose = event.sub_line, event.level, event.purpose
+        amount, value_date = event.amount_fen, event.value_date
+    elif isinstance(event, Fund.PostingReversed):
+        line, sign = Line(event.line), -1
+        sub_line, level, purpose = event.sub_line, event.level, event.purpose
+        amount, value_date = event.amount_fen, event.value_date
+    else:
+        return None
+    direction = 1 if line in ALL_INCOME else -1
+    keys = [line.value]
+    if sub_line:
+        keys.append(f"{line.value}.{sub_line}")
+    if level:
+        keys.append(f"{line.value}.{level}")
+    is_transfer = purpose == Purpose.LEGACY_MERGE.value
+    return int(value_date[:4]), keys, sign * direction * amount, is_transfer
+
+
+def statement_for(ledger: Ledger, fund: FundId, year: int) -> Statement:
+    """The statement of a registered fund for a year it keeps books for."""
+    found = ledger.find_fund(fund)
+    if found is None:
+        raise FundNotRegistered(f"{fund} is not registered", field="fund")
+    if year < found.first_year:
+        raise InvalidInput(
+            f"{fund} keeps its books from {found.first_year}, not {year}", field="year"
+        )
+    return fold_statement(str(fund), year, ledger.fund_events(fund))

@@ -1,0 +1,97 @@
+"""The auditor's check finds a changed read-model row and a changed event, on real stores."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from api.bootstrap import bootstrap_app
+from api.cli import app as cli
+from api.settings import Settings
+from projections.audit import audit
+from tests.scenario import CITY, PROVINCE_ADJUSTMENT, posting
+
+
+def populate(url: str) -> None:
+    app = bootstrap_app(Settings(database_url=url))
+    try:
+        app.ledger.init(["140000"])
+        app.read_models.create_tables()
+        app.ledger.open_fund(CITY, first_year=2024, opening_balance_fen=100_000)
+        app.ledger.open_fund(PROVINCE_ADJUSTMENT, first_year=2024)
+        app.ledger.import_postings(
+            [
+                posting("resident:140100 subsidy/standard@central 5000.00 2024-06-30 S-1"),
+                posting("resident:140100 benefit/inpatient 300.00 2025-01-31 B-1"),
+                posting(
+                    "resident:140100 to_upper 10.00 2024-12-01 L-1 counterparty=adjustment:140000"
+                ),
+            ]
+        )
+        report = audit(app.ledger, app.read_models)
+        assert report.ok, report.findings
+        assert (report.funds, report.events, report.statements) == (
+            2,
+            6,
+            3,
+        )  # 140100: 2024, 2025; the adjustment fund: 2024
+    finally:
+        app.close()
+
+
+def execute(url: str, sql: str) -> None:
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute(sql)
+        return
+    base, _, query = url.partition("?schema=")
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{query}"')
+        conn.execute(sql)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def real_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    if request.param == "sqlite":
+        return sqlite_url
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def test_audit_verify_passes_then_finds_a_changed_projection_row(real_url: str) -> None:
+    populate(real_url)
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["audit", "verify", "--db", real_url])
+    assert ok.exit_code == 0, ok.output
+    assert "every chain intact" in ok.output
+    execute(real_url, "UPDATE fl_postings SET amount_fen = amount_fen + 1 WHERE reference = 'S-1'")
+    bad = runner.invoke(cli, ["audit", "verify", "--db", real_url])
+    assert bad.exit_code == 1
+    assert "resident:140100 2024: income.subsidy is 5000.01 in the read model but 5000.00" in (
+        bad.output
+    )
+    assert "1 finding" not in bad.output  # subtotal, total, surplus, closing differ too
+    rebuilt = runner.invoke(cli, ["projections", "rebuild", "--db", real_url])
+    assert rebuilt.exit_code == 0
+    assert runner.invoke(cli, ["audit", "verify", "--db", real_url]).exit_code == 0
+
+
+def test_audit_verify_finds_a_changed_event(real_url: str) -> None:
+    populate(real_url)
+    execute(
+        real_url,
+        "UPDATE ledger_140000_events SET state = "
+        + (
+            "CAST(replace(CAST(state AS TEXT), '\"amount_fen\":30000,', "
+            "'\"amount_fen\":30001,') AS BLOB)"
+            if real_url.startswith("sqlite")
+            else "convert_to(replace(convert_from(state, 'UTF8'), '\"amount_fen\":30000,', "
+            "'\"amount_fen\":30001,'), 'UTF8')"
+        )
+        + " WHERE topic = 'fundledger:Fund.BenefitPaid'",
+    )
+    result = CliRunner().invoke(cli, ["audit", "verify", "--db", real_url])
+    assert result.exit_code == 1
+    assert "resident:140100 version 3: chain_hash does not match" in result.output

@@ -1,0 +1,192 @@
+"""The read models: live equals rebuild equals a fold of the events; views; as of; tracking."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from api.bootstrap import App, bootstrap_app
+from api.settings import Settings
+from domain.errors import InvalidInput, PostingRefused
+from domain.funds import FundId
+from domain.postings import Posting
+from projections.decode import utc_text
+from projections.statement import fold_statement
+from tests.scenario import CITY, CITY2, PROVINCE_ADJUSTMENT, posting
+
+FUNDS = (CITY, CITY2, PROVINCE_ADJUSTMENT)
+YEARS = (2023, 2024, 2025)
+
+
+def make_app(url: str) -> App:
+    app = bootstrap_app(Settings(database_url=url))
+    app.ledger.init(["140000"])
+    app.read_models.create_tables()
+    for fund in FUNDS:
+        app.ledger.open_fund(fund, first_year=2023, opening_balance_fen=1_000_000)
+    return app
+
+
+@pytest.fixture
+def app(store_url: str) -> Iterator[App]:
+    built = make_app(store_url)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+def folded(app: App, fund: FundId, year: int) -> dict[str, object]:
+    events = list(app.ledger.fund_events(fund))
+    data = fold_statement(str(fund), year, events).to_json()
+    return {k: data[k] for k in ("opening_balance", "income", "expense", "closing_balance")}
+
+
+def projected(app: App, fund: FundId, year: int) -> dict[str, object]:
+    data = app.read_models.statement(fund, year).to_json()
+    return {k: data[k] for k in ("opening_balance", "income", "expense", "closing_balance")}
+
+
+def test_live_rebuild_and_fold_agree(app: App) -> None:
+    app.ledger.import_postings(
+        [
+            posting("resident:140100 contribution/individual 1200.00 2024-11-02 C-1 county=140105"),
+            posting("resident:140100 subsidy/standard@central 5000.00 2024-06-30 S-1"),
+            posting("resident:140100 benefit/inpatient 3000.50 2024-03-31 B-1"),
+            posting(
+                "resident:140100 to_upper 100.00 2024-12-20 L-1 "
+                "counterparty=adjustment:140000 purpose=adjustment_levy"
+            ),
+            posting("resident:140100 benefit/inpatient 3000.50 2025-01-05 B-1R reverses=B-1"),
+        ]
+    )
+    live = {(f, y): projected(app, f, y) for f in FUNDS for y in YEARS}
+    assert live[(CITY, 2024)]["closing_balance"] == "13099.50"
+    assert live[(CITY, 2025)]["opening_balance"] == "13099.50"
+    assert live[(CITY, 2025)]["closing_balance"] == "16100.00"
+    assert live[(PROVINCE_ADJUSTMENT, 2024)]["income"]["from_lower"] == "100.00"  # type: ignore[index]
+    for key, value in live.items():
+        assert value == folded(app, *key), key
+    app.read_models.rebuild()
+    for key, value in live.items():
+        assert projected(app, *key) == value, key
+
+
+def test_tracking_applies_each_event_once(app: App) -> None:
+    app.ledger.post(posting("resident:140100 benefit 10.00 2024-01-31 B-1"))
+    assert app.read_models.catch_up() > 0
+    assert app.read_models.catch_up() == 0
+    second = bootstrap_app(Settings(database_url=app_url(app)))
+    try:
+        if app_url(app).startswith("memory:"):
+            return  # another process cannot share an in-memory store
+        assert second.read_models.catch_up() == 0
+        app.ledger.post(posting("resident:140100 benefit 5.00 2024-02-28 B-2"))
+        assert second.read_models.catch_up() == 1
+        assert app.read_models.catch_up() == 0
+        statuses = {s.province: s for s in app.read_models.status()}
+        assert statuses["140000"].lag == 0
+        assert app.read_models.statement(CITY, 2024).to_json()["expense"]["benefit"] == "15.00"
+    finally:
+        second.close()
+
+
+def app_url(app: App) -> str:
+    return app.settings_url
+
+
+def test_closed_year_restatement_and_views(app: App) -> None:
+    app.ledger.post(posting("resident:140100 contribution 500.00 2024-11-02 C-1"))
+    app.ledger.close_year(CITY, 2024, today=date(2025, 3, 1))
+    with pytest.raises(PostingRefused, match="closed"):
+        app.ledger.post(posting("resident:140100 benefit 100.00 2024-12-31 B-LATE"))
+    app.ledger.post(posting("resident:140100 benefit 100.00 2024-12-31 B-LATE"), restate=True)
+    restated = app.read_models.statement(CITY, 2024).to_json()
+    as_closed = app.read_models.statement(CITY, 2024, view="as_closed").to_json()
+    assert restated["closing_balance"] == "10400.00"
+    assert restated["restatements"] == "-100.00"
+    assert as_closed["closing_balance"] == "10500.00"
+    assert as_closed["view"] == "as_closed"
+    following = app.read_models.statement(CITY, 2025).to_json()
+    assert following["opening_balance"] == "10400.00"
+    assert following["opening_balance_restatements"] == "-100.00"
+    assert any("restated" in note for note in following["notes"])
+    with pytest.raises(InvalidInput, match="not closed"):
+        app.read_models.statement(CITY, 2025, view="as_closed")
+
+
+def test_as_of_answers_what_was_recorded_then(app: App) -> None:
+    app.ledger.post(posting("resident:140100 contribution 500.00 2024-11-02 C-1"))
+    time.sleep(0.01)
+    between = utc_text(app.ledger.find_fund(CITY).modified_on)  # type: ignore[union-attr]
+    time.sleep(0.01)
+    app.ledger.post(posting("resident:140100 contribution 70.00 2024-05-02 C-2"))
+    now = app.read_models.statement(CITY, 2024).to_json()
+    then = app.read_models.statement(CITY, 2024, as_of=between).to_json()
+    assert now["income"]["contribution"] == "570.00"
+    assert then["income"]["contribution"] == "500.00"
+    assert then["as_of"] == between
+
+
+amounts = st.integers(min_value=1, max_value=500_000)
+months = st.integers(min_value=1, max_value=12)
+lines = st.sampled_from(
+    ["contribution/individual", "subsidy/standard@central", "benefit/inpatient", "interest"]
+)
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[tuple[str, Posting]]:
+    steps: list[tuple[str, Posting]] = []
+    count = draw(st.integers(min_value=1, max_value=25))
+    for i in range(count):
+        fund = draw(st.sampled_from(["resident:140100", "resident:140200"]))
+        year = draw(st.sampled_from(YEARS))
+        kind = draw(st.sampled_from(["post", "post", "post", "pair", "reverse", "close"]))
+        amount = f"{draw(amounts) / 100:.2f}"
+        when = f"{year}-{draw(months):02d}-15"
+        if kind == "pair":
+            text = f"{fund} to_upper {amount} {when} P-{i} counterparty=adjustment:140000"
+        elif kind == "reverse" and steps:
+            kind_before, before = steps[draw(st.integers(0, len(steps) - 1))]
+            if kind_before != "post":
+                continue
+            steps.append(("reverse", posting(
+                f"{before.fund} {before.line.value} {before.amount_fen / 100:.2f} {when} "
+                f"R-{i} reverses={before.reference}"
+            )))  # fmt: skip
+            continue
+        else:
+            text = f"{fund} {draw(lines)} {amount} {when} X-{i}"
+        steps.append((kind if kind != "reverse" else "post", posting(text)))
+    return steps
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=histories())
+def test_projection_equals_rebuild_equals_fold(history: list[tuple[str, Posting]]) -> None:
+    app = make_app("memory://")
+    try:
+        for kind, step in history:
+            try:
+                if kind == "close":
+                    app.ledger.close_year(step.fund, step.value_date.year, today=date(2026, 1, 1))
+                else:
+                    app.ledger.post(step, restate=True)
+            except (PostingRefused, InvalidInput):
+                continue
+            app.read_models.catch_up()
+        live = {(f, y): projected(app, f, y) for f in FUNDS for y in YEARS}
+        for key, value in live.items():
+            assert value == folded(app, *key), key
+            income = value["income"]
+            assert isinstance(income, dict)
+        app.read_models.rebuild()
+        assert {(f, y): projected(app, f, y) for f in FUNDS for y in YEARS} == live
+    finally:
+        app.close()
