@@ -87,6 +87,7 @@ def import_file(
     parsed = read_postings(file)
     problems = [(p.line, str(p)) for p in parsed.problems]
     settings = settings_for(db)
+    written: tuple[str, ...] = ()
     with open_app(settings) as fl:
         try:
             if problems:
@@ -96,6 +97,7 @@ def import_file(
                     fl, parsed.postings, settings.import_chunk, restate=restate
                 )
         except RowErrors as error:
+            written = error.written
             for row in error.errors:
                 line = parsed.lines[row.index]
                 problems.append(
@@ -104,7 +106,15 @@ def import_file(
         if problems:
             for _, text in sorted(problems, key=lambda p: p[0]):
                 problem(text)
-            problem(f"{file}: {len(problems)} problem(s); nothing was written")
+            if written:
+                problem(
+                    f"{file}: {len(problems)} problem(s) found while writing; the rows of "
+                    f"provinces {', '.join(written)} were written, nothing of the others: "
+                    "fix the rows and import the same file again (rows already written count "
+                    "as duplicates)"
+                )
+            else:
+                problem(f"{file}: {len(problems)} problem(s); nothing was written")
             raise typer.Exit(2)
         fl.read_models.catch_up()
     out.print(f"{file}: {report.posted} posted, {report.duplicates} duplicates skipped")
@@ -192,13 +202,20 @@ def demo(
     province: Annotated[str, typer.Option("--province", help="the demo province")] = "140000",
     db: DbOption = None,
 ) -> None:
-    """Build a realistic synthetic province in the current database and summarise it."""
+    """Build a synthetic province, summarise it, and dry-run its latest year's gap allocation."""
     from api.demo import run_demo
 
     with open_app(settings_for(db), create=True) as fl:
-        summary = run_demo(fl.ledger, seed=seed, scale=scale, province=province, console=err)
-        fl.read_models.catch_up()
-    summary.print(out)
+        summary = run_demo(
+            fl.ledger,
+            seed=seed,
+            scale=scale,
+            province=province,
+            console=err,
+            statement_of=fl.read_models.statement,
+        )
+        summary.print(out)
+        cli_settle.dry_run_table(fl, province, summary.latest_year, out)
 
 
 app.add_typer(cli_projections.projections_app, name="projections")

@@ -33,3 +33,7 @@ class ReferenceConflict(DomainError):
 
 class PostingRefused(DomainError):
     """A posting that breaks a ledger rule (a seed's rule, or the ledger's own)."""
+
+
+class ConcurrentWrites(DomainError):
+    """Other writers kept moving the same funds while a request was being saved."""

@@ -14,12 +14,13 @@ from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.audit import ChainLink, verify_chain
 from domain.errors import (
+    ConcurrentWrites,
     DomainError,
     FundAlreadyRegistered,
     FundNotRegistered,
@@ -40,8 +41,12 @@ SNAPSHOT_INTERVAL = 500
 FUND_CACHE_SIZE = 5_000
 """Funds kept in memory per province (a province has a few hundred at most)."""
 
-SAVE_RETRIES = 3
-"""Attempts of a single posting when a concurrent writer got there first."""
+SAVE_RETRIES = 4
+"""Attempts of a single posting: the first without looking its reference up, then up to three
+when a concurrent writer got there first."""
+
+IMPORT_ATTEMPTS = 3
+"""Attempts of one province's import when other writers moved its funds meanwhile."""
 
 MAX_POSTINGS_PER_CALL = 2_000_000
 """The most postings one import may carry (memory: every event is checked before any save)."""
@@ -113,9 +118,16 @@ class ProvinceLedger(Application[UUID]):
         """Approve a fund's final accounts for a year."""
         return self._command(fund, lambda f: f.close_year(year, today=today))
 
-    def record_enrolment(self, fund: FundId, year: int, county: str, enrolled: int) -> Fund:
-        """Record a county's enrolment for a year on the fund that pools it."""
-        return self._command(fund, lambda f: f.record_enrolment(year, county, enrolled))
+    def record_enrolment(
+        self, fund: FundId, year: int, county: str, enrolled: int, *, correct: bool = False
+    ) -> Fund:
+        """Record a county's enrolment for a year on the fund that pools it (the same figure
+        again records nothing; another one only as a correction)."""
+
+        def command(found: Fund) -> None:
+            found.record_enrolment(year, county, enrolled, correct=correct)
+
+        return self._command(fund, command)
 
     def _command(self, fund_id: FundId, command: Callable[[Fund], None]) -> Fund:
         for attempt in range(SAVE_RETRIES):
@@ -150,22 +162,59 @@ class ProvinceLedger(Application[UUID]):
     # --------------------------------------------------------------- postings
 
     def post(self, posting: Posting, *, restate: bool = False) -> PostingOutcome:
-        """Post one posting in one save; a retry of the same content is a duplicate."""
+        """Post one posting in one save; a retry of the same content is a duplicate.
+
+        The first attempt does not look the reference up: it saves, and the voucher's key
+        refuses a reference already posted. Only then (or when a cached fund was behind) is
+        the posting checked again with its voucher looked up, to answer "duplicate" or
+        refuse other content. A reversal looks its original up from the start.
+
+        Raises:
+            ConcurrentWrites: other writers kept moving the same funds.
+        """
         for attempt in range(SAVE_RETRIES):
-            batch = _Batch(self, [posting], restate=restate)
+            optimistic = attempt == 0 and posting.reverses is None
+            batch = _Batch(self, [posting], restate=restate, look_up=not optimistic)
             outcome = batch.stage(0, posting)
             if outcome.status == "duplicate":
                 return outcome
             events = [e for row_events, _ in batch.staged_events() for e in row_events]
             try:
-                self.save(*events, *batch.funds.values(), vouchers=batch.new_vouchers)
+                self._save_staged(events, list(batch.funds.values()), batch.new_vouchers)
             except IntegrityError:
                 self.forget_cached(f.id for f in batch.funds.values())
-                if attempt == SAVE_RETRIES - 1:
-                    raise
                 continue
             return outcome
-        raise AssertionError("unreachable")
+        raise ConcurrentWrites(
+            f"other writers kept changing {posting.fund} during {SAVE_RETRIES} attempts; "
+            "nothing was written: post again"
+        )
+
+    def _save_staged(self, events: list[Any], funds: list[Fund], vouchers: list[Voucher]) -> None:
+        """The library's ``save`` for events already taken from their funds, in one save.
+
+        As ``save`` does: record, cache the funds, notify. Unlike it: no runtime protocol check
+        per object, and a fund that passed a snapshot boundary is snapshotted as it is in
+        memory (it is exactly what was written) instead of replayed from the store.
+        """
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        processing.events.extend(events)
+        processing.aggregates.update((f.id, f) for f in funds)
+        processing.saved_kwargs["vouchers"] = vouchers
+        recordings = self._record(processing)
+        if self.snapshots is not None:
+            written: dict[UUID, int] = {}
+            for event in events:
+                written[event.originator_id] = written.get(event.originator_id, 0) + 1
+            self.snapshots.put(
+                [
+                    Fund.Snapshot.take(f)
+                    for f in funds
+                    if f.version // SNAPSHOT_INTERVAL
+                    > (f.version - written.get(f.id, 0)) // SNAPSHOT_INTERVAL
+                ]
+            )
+        self._notify(recordings)
 
     def post_atomically(
         self, postings: Sequence[Posting], extra_aggregates: Sequence[Any]
@@ -205,33 +254,62 @@ class ProvinceLedger(Application[UUID]):
                 errors.append(RowError(index, error))
         return batch, errors
 
-    def write_batch(self, batch: _Batch, *, chunk: int, progress: Callable[[int], None]) -> None:
-        """Write a checked batch in transactions of about ``chunk`` postings each."""
-        events: list[Any] = []
+    def write_batch(
+        self, batch: _Batch, *, chunk: int, progress: Callable[[int], None]
+    ) -> tuple[_Batch, list[RowError]]:
+        """Write a checked batch all or none: one transaction, statements of ``chunk`` postings.
+
+        When another writer moved one of its funds (or took one of its references) after the
+        batch was checked, the transaction fails on a key and writes nothing: the funds are
+        reloaded, every posting is checked again against them, and the write is tried again,
+        at most :data:`IMPORT_ATTEMPTS` times. A posting the other writer already made counts
+        as a duplicate then, or is refused like any other. Answers the batch as written, or
+        the refusals of the last check (nothing written).
+
+        Raises:
+            ConcurrentWrites: the funds kept moving; nothing was written.
+        """
+        for attempt in range(IMPORT_ATTEMPTS):
+            if attempt:
+                batch, errors = self.check_many(batch.postings, restate=batch.restate)
+                if errors:
+                    self.forget_cached(f.id for f in batch.funds.values())
+                    return batch, errors
+            try:
+                self._write_all_or_none(batch, chunk=chunk, progress=progress)
+            except IntegrityError:
+                self.forget_cached(f.id for f in batch.funds.values())
+                continue
+            self._after_bulk_write(batch)
+            return batch, []
+        raise ConcurrentWrites(
+            f"other writers kept changing the same funds of {self.province} during "
+            f"{IMPORT_ATTEMPTS} attempts; nothing of {self.province} was written: "
+            "run the import again"
+        )
+
+    def _write_all_or_none(
+        self, batch: _Batch, *, chunk: int, progress: Callable[[int], None]
+    ) -> None:
+        """Every staged event and voucher in one transaction, in statements of ``chunk`` rows."""
+        to_stored = self.mapper.to_stored_event
+        batches: list[tuple[list[StoredEvent], list[Voucher]]] = []
+        done_at: list[int] = []
+        events: list[StoredEvent] = []
         vouchers: list[Voucher] = []
         staged = batch.staged_events()
-        done = 0
-        for posting_events, voucher in staged:
-            events.extend(posting_events)
+        for done, (posting_events, voucher) in enumerate(staged, 1):
+            events.extend(to_stored(e) for e in posting_events)
             if voucher is not None:
                 vouchers.append(voucher)
-            done += 1
-            if done % chunk == 0:
-                self._save_events(events, vouchers)
-                progress(done)
+            if done % chunk == 0 or done == len(staged):
+                if events:
+                    batches.append((events, vouchers))
+                    done_at.append(done)
                 events, vouchers = [], []
-        if events:
-            self._save_events(events, vouchers)
-        progress(done)
-        self._after_bulk_write(batch)
-
-    def _save_events(self, events: list[Any], vouchers: list[Voucher]) -> None:
-        """One chunk in one transaction, through the store's bulk path (COPY on PostgreSQL)."""
-        try:
-            self.events.put(events, vouchers=vouchers, bulk=True)
-        except IntegrityError:
-            self.forget_cached({e.originator_id for e in events})
-            raise
+        if batches:
+            self.vouchers.insert_batches(batches, lambda n: progress(done_at[n - 1]))
+        progress(len(staged))
 
     def _after_bulk_write(self, batch: _Batch) -> None:
         """Cache the written funds and snapshot those that passed a snapshot boundary.
@@ -271,6 +349,8 @@ class _Batch:
     ledger: ProvinceLedger
     postings: Sequence[Posting]
     restate: bool = False
+    look_up: bool = True
+    """Look the postings' references up before staging (False: the voucher key decides)."""
     funds: dict[FundId, Fund] = field(default_factory=dict)
     missing: set[FundId] = field(default_factory=set)
     known: dict[tuple[FundId, str], Voucher] = field(default_factory=dict)
@@ -293,6 +373,9 @@ class _Batch:
             if p.reverses is not None:
                 refs[p.fund].add(p.reverses)
                 targets.setdefault(p.fund, set()).add(p.reverses)
+        if not self.look_up:
+            assert all(p.reverses is None for p in self.postings)
+            return
         for fund, references in self._loaded_only(refs):
             found = self.ledger.vouchers.select_vouchers(str(fund), references)
             self.known.update(((fund, ref), voucher) for ref, voucher in found.items())

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 
 from domain.audit import ChainLink
-from domain.errors import DomainError, FundNotRegistered
+from domain.errors import ConcurrentWrites, DomainError, FundNotRegistered
 from domain.fund import Fund
 from domain.funds import FundId
 from domain.ledger import PostingOutcome, ProvinceLedger, RowError
@@ -30,11 +31,24 @@ class NotInitialised(DomainError):
 
 
 class RowErrors(DomainError):
-    """Some postings of a request were refused; nothing was written."""
+    """Some postings of a request were refused; nothing was written.
 
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} posting(s) refused; nothing was written")
+    In an import spanning provinces, ``written`` names the provinces already written (in
+    full) before a later province's postings were refused at its write (another writer moved
+    its funds after the check); nothing of the refused province or the later ones was written.
+    """
+
+    def __init__(self, errors: list[RowError], written: Sequence[str] = ()) -> None:
+        if written:
+            message = (
+                f"{len(errors)} posting(s) refused; provinces {', '.join(written)} were "
+                "written in full before, nothing of the others"
+            )
+        else:
+            message = f"{len(errors)} posting(s) refused; nothing was written"
+        super().__init__(message)
         self.errors = errors
+        self.written = tuple(written)
 
 
 @dataclass(frozen=True)
@@ -101,9 +115,14 @@ class Ledger:
         """Approve a fund's final accounts for a year (DOMAIN.md §7)."""
         return self.province(fund.province).close_year(fund, year, today=today or date.today())
 
-    def record_enrolment(self, fund: FundId, year: int, county: str, enrolled: int) -> Fund:
-        """Record a county's enrolment for a year (DOMAIN.md §5)."""
-        return self.province(fund.province).record_enrolment(fund, year, county, enrolled)
+    def record_enrolment(
+        self, fund: FundId, year: int, county: str, enrolled: int, *, correct: bool = False
+    ) -> Fund:
+        """Record a county's enrolment for a year (DOMAIN.md §5): the same figure again
+        records nothing; another figure is refused unless ``correct``."""
+        return self.province(fund.province).record_enrolment(
+            fund, year, county, enrolled, correct=correct
+        )
 
     def import_postings(
         self,
@@ -114,43 +133,71 @@ class Ledger:
         dry_run: bool = False,
         restate: bool = False,
     ) -> ImportReport:
-        """Check every posting, then write them all in chunks; any refusal writes nothing.
+        """Check every posting, then write each province's postings all or none.
 
-        With ``dry_run`` every posting is checked and nothing is written.
+        The whole request is checked first; any refusal writes nothing. Then each province's
+        postings are written in one transaction of its own (statements of ``chunk``
+        postings, ``progress`` told after each), in the order of the province codes. A
+        province whose funds another writer moved after the check is checked again and
+        retried (see :meth:`ProvinceLedger.write_batch`); if it then fails, the provinces
+        before it stay written, and the error names them (running the same request again
+        completes it: their postings count as duplicates). With ``dry_run`` every posting is
+        checked and nothing is written.
 
         Raises:
             RowErrors: every refused posting, by its index in ``postings``.
+            ConcurrentWrites: other writers kept moving a province's funds.
         """
         groups: dict[str, list[int]] = {}
         for index, posting in enumerate(postings):
             groups.setdefault(posting.fund.province, []).append(index)
         staged = []
         errors: list[RowError] = []
-        for code, indices in groups.items():
+        for code in sorted(groups):
+            indices = groups[code]
             ledger = self.province(code)
             batch, batch_errors = ledger.check_many([postings[i] for i in indices], restate=restate)
             errors.extend(RowError(indices[e.index], e.error) for e in batch_errors)
-            staged.append((ledger, batch))
+            staged.append((code, indices, ledger, batch))
         if errors or dry_run:
-            for ledger, batch in staged:
+            for _, _, ledger, batch in staged:
                 ledger.forget_cached(f.id for f in batch.funds.values())
         if errors:
             raise RowErrors(sorted(errors, key=lambda e: e.index))
         if dry_run:
-            posted = sum(len(batch.new_vouchers) for _, batch in staged)
+            posted = sum(len(batch.new_vouchers) for _, _, _, batch in staged)
             return ImportReport(posted=posted, duplicates=len(postings) - posted)
-        written = 0
+        done_before = 0
         posted = 0
-        for ledger, batch in staged:
-            base = written
+        written: list[str] = []
+        for position, (code, indices, ledger, batch) in enumerate(staged):
 
-            def report(done: int, base: int = base) -> None:
+            def report(done: int, base: int = done_before) -> None:
                 progress(base + done)
 
-            ledger.write_batch(batch, chunk=chunk, progress=report)
-            written += len(batch.postings)
-            posted += len(batch.new_vouchers)
+            try:
+                final, refused = ledger.write_batch(batch, chunk=chunk, progress=report)
+            except ConcurrentWrites as error:
+                self._forget_staged(staged[position + 1 :])
+                if written:
+                    error.message = (
+                        f"{error.message}; provinces {', '.join(written)} were written in full"
+                    )
+                    error.args = (error.message,)
+                raise
+            if refused:
+                self._forget_staged(staged[position + 1 :])
+                raise RowErrors([RowError(indices[e.index], e.error) for e in refused], written)
+            written.append(code)
+            done_before += len(indices)
+            posted += len(final.new_vouchers)
         return ImportReport(posted=posted, duplicates=len(postings) - posted)
+
+    @staticmethod
+    def _forget_staged(staged: Sequence[tuple[str, list[int], ProvinceLedger, Any]]) -> None:
+        """Drop from the caches the funds of provinces checked but not written."""
+        for _, _, ledger, batch in staged:
+            ledger.forget_cached(f.id for f in batch.funds.values())
 
     def fund_events(self, fund: FundId) -> Iterator[DomainEventProtocol[UUID]]:
         """The fund's events in order (refusing an unregistered fund)."""

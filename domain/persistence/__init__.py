@@ -7,10 +7,15 @@ writes the events and their vouchers in one transaction (``app.save(..., voucher
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from eventsourcing.persistence import StoredEvent
+
 from domain.vouchers import Voucher
+
+Batches = Sequence[tuple[Sequence[StoredEvent], Sequence[Voucher]]]
+"""An import's writes: per batch, its stored events and its vouchers."""
 
 VOUCHER_COLUMNS = (
     "fund",
@@ -40,6 +45,11 @@ class VoucherRecorder(Protocol):
 
     def tables_exist(self) -> bool:
         """True once ``fundledger init`` created this partition's tables."""
+
+    def insert_batches(self, batches: Batches, progress: Callable[[int], None]) -> None:
+        """Write every batch in ONE transaction (all or none), calling ``progress(n)`` once the
+        first ``n`` batches are sent; a key already taken raises ``IntegrityError``, and
+        nothing is written."""
 
 
 def voucher_rows(vouchers: Iterable[Voucher]) -> list[tuple[Any, ...]]:

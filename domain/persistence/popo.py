@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
+from domain.persistence import Batches
 from domain.vouchers import Voucher
 
 
@@ -56,6 +57,15 @@ class LedgerPOPORecorder(POPOApplicationRecorder):
 
     def tables_exist(self) -> bool:
         return True
+
+    def insert_batches(self, batches: Batches, progress: Callable[[int], None]) -> None:
+        """One insert under the recorder's lock: checked whole, then written whole."""
+        self.insert_events(
+            [s for events, _ in batches for s in events],
+            vouchers=[v for _, vouchers in batches for v in vouchers],
+        )
+        for done in range(1, len(batches) + 1):
+            progress(done)
 
 
 class LedgerPOPOFactory(POPOFactory):

@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
     PostgresFactory,
 )
-from psycopg import Cursor
-from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from eventsourcing.utils import retry
+from psycopg import ClientCursor, Connection
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier, Placeholder
 
-from domain.persistence import VOUCHER_COLUMNS, voucher_from_row, voucher_rows
+from domain.persistence import VOUCHER_COLUMNS, Batches, voucher_from_row, voucher_rows
 from domain.vouchers import Voucher
 
 SELECT_CHUNK = 10_000
 """References per SELECT."""
 
-_COLUMN_TYPES = (
-    "text",
-    "text",
-    "text",
-    "text",
-    "bigint",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "bigint",
-)
+ONE_TRIP_SHAPES = 64
+"""Query texts of single saves kept rendered, by their numbers of vouchers and events."""
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
@@ -63,10 +52,6 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 index=Identifier(self.vouchers_table_name + "_reverses"), schema=schema, table=table
             )
         )
-        unnest = SQL(", ").join(SQL("%s::{}[]").format(SQL(t)) for t in _COLUMN_TYPES)
-        self.insert_vouchers_statement = SQL(
-            "INSERT INTO {schema}.{table} SELECT * FROM unnest({unnest})"
-        ).format(schema=schema, table=table, unnest=unnest)
         self.select_vouchers_statement = SQL(
             "SELECT {columns} FROM {schema}.{table} WHERE fund = %s AND reference = ANY(%s)"
         ).format(
@@ -82,48 +67,105 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         self.copy_events_statement = SQL(
             "COPY {schema}.{table} (originator_id, originator_version, topic, state) FROM STDIN"
         ).format(schema=schema, table=Identifier(self.events_table_name))
+        self._one_trip_queries: dict[tuple[int, int], bytes] = {}
         self.select_reversals_statement = SQL(
             "SELECT reverses, reference FROM {schema}.{table} "
             "WHERE fund = %s AND reverses = ANY(%s)"
         ).format(schema=schema, table=table)
 
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        """The library's insert, or with ``bulk=True`` a COPY of vouchers and events.
+    def insert_batches(self, batches: Batches, progress: Callable[[int], None]) -> None:
+        """One transaction, a COPY of vouchers and one of events per batch.
 
-        The bulk path keeps the library's table lock (so notification ids are issued in
-        commit order) and its NOTIFY, in one transaction; it answers no notification ids.
+        It keeps the library's table lock (so notification ids are issued in commit order)
+        and its NOTIFY; the lock is held until the commit, so other writers of the province
+        wait for the import (readers do not).
         """
-        if not kwargs.get("bulk"):
-            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
-            return ids
         with self.datastore.transaction(commit=True) as curs:
             self._lock_table(curs)
             self._notify_channel(curs)
-            with curs.copy(self.copy_vouchers_statement) as copy:
-                for row in voucher_rows(kwargs.get("vouchers", ())):
-                    copy.write_row(row)
-            with curs.copy(self.copy_events_statement) as copy:
-                for s in stored_events:
-                    copy.write_row((s.originator_id, s.originator_version, s.topic, s.state))
-        return None
+            for done, (stored_events, vouchers) in enumerate(batches, 1):
+                if vouchers:
+                    with curs.copy(self.copy_vouchers_statement) as copy:
+                        for row in voucher_rows(vouchers):
+                            copy.write_row(row)
+                with curs.copy(self.copy_events_statement) as copy:
+                    for s in stored_events:
+                        copy.write_row((s.originator_id, s.originator_version, s.topic, s.state))
+                progress(done)
 
-    def _insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        vouchers = kwargs.get("vouchers", ())
-        if vouchers:
-            columns = list(zip(*voucher_rows(vouchers), strict=True))
-            curs.execute(self.insert_vouchers_statement, [list(c) for c in columns])
-        super()._insert_events(curs, stored_events, **kwargs)
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """One save (a command's events and vouchers) in one round trip and one transaction.
+
+        The statements (the library's lock timeout, table lock and NOTIFY, the vouchers'
+        INSERT, the events' INSERT ... RETURNING) go to the server as one simple query: the
+        server runs them as one implicit transaction, rolled back whole if any fails (a key
+        already taken raises ``IntegrityError``). Values are bound by psycopg on the client.
+        """
+        if not stored_events:
+            return []
+        vouchers = voucher_rows(kwargs.get("vouchers", ()))
+        params: list[Any] = [value for row in vouchers for value in row]
+        for s in stored_events:
+            params.extend((s.originator_id, s.originator_version, s.topic, s.state))
+        with self.datastore.get_connection() as conn:
+            query = self._one_trip_query(conn, len(vouchers), len(stored_events))
+            with ClientCursor(conn, row_factory=tuple_row) as curs:
+                curs.execute(query, params)
+                while curs.nextset():
+                    pass
+                written = {(row[0], row[1]): row[2] for row in curs.fetchall()}
+        return [written[(s.originator_id, s.originator_version)] for s in stored_events]
+
+    def _one_trip_query(self, conn: Connection[Any], vouchers: int, events: int) -> bytes:
+        """The statements of one save as one query text, rendered once per shape."""
+        key = (vouchers, events)
+        query = self._one_trip_queries.get(key)
+        if query is None:
+            schema = Identifier(self.datastore.schema)
+            statements = [
+                *self.lock_table_statements,
+                SQL("NOTIFY {0}").format(Identifier(self.channel_name)),
+            ]
+            if vouchers:
+                rows = SQL(", ").join(
+                    [SQL("({})").format(SQL(", ").join([Placeholder()] * len(VOUCHER_COLUMNS)))]
+                    * vouchers
+                )
+                statements.append(
+                    SQL("INSERT INTO {schema}.{table} ({columns}) VALUES {rows}").format(
+                        schema=schema,
+                        table=Identifier(self.vouchers_table_name),
+                        columns=SQL(", ").join(Identifier(c) for c in VOUCHER_COLUMNS),
+                        rows=rows,
+                    )
+                )
+            statements.append(
+                SQL(
+                    "INSERT INTO {schema}.{table} "
+                    "(originator_id, originator_version, topic, state) VALUES {rows} "
+                    "RETURNING originator_id, originator_version, notification_id"
+                ).format(
+                    schema=schema,
+                    table=Identifier(self.events_table_name),
+                    rows=SQL(", ").join([SQL("(%s, %s, %s, %s)")] * events),
+                )
+            )
+            query = SQL("; ").join(statements).as_bytes(conn)
+            if len(self._one_trip_queries) < ONE_TRIP_SHAPES:
+                self._one_trip_queries[key] = query
+        return query
 
     def select_vouchers(self, fund: str, references: Sequence[str]) -> dict[str, Voucher]:
         found: dict[str, Voucher] = {}
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             for start in range(0, len(references), SELECT_CHUNK):
                 chunk = list(references[start : start + SELECT_CHUNK])
-                curs.execute(self.select_vouchers_statement, [fund, chunk], prepare=True)
+                # Not prepared: a generic plan, built while the table was small, would
+                # filter the fund's every voucher instead of looking the references up.
+                curs.execute(self.select_vouchers_statement, [fund, chunk], prepare=False)
                 for row in curs.fetchall():
                     found[row["reference"]] = voucher_from_row([row[c] for c in VOUCHER_COLUMNS])
         return found
@@ -133,7 +175,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             for start in range(0, len(references), SELECT_CHUNK):
                 chunk = list(references[start : start + SELECT_CHUNK])
-                curs.execute(self.select_reversals_statement, [fund, chunk], prepare=True)
+                curs.execute(self.select_reversals_statement, [fund, chunk], prepare=False)
                 found.update((row["reverses"], row["reference"]) for row in curs.fetchall())
         return found
 

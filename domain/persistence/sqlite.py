@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, StoredEvent
@@ -14,7 +14,7 @@ from eventsourcing.sqlite import (
     SQLiteFactory,
 )
 
-from domain.persistence import VOUCHER_COLUMNS, voucher_from_row, voucher_rows
+from domain.persistence import VOUCHER_COLUMNS, Batches, voucher_from_row, voucher_rows
 from domain.vouchers import Voucher
 
 SELECT_CHUNK = 500
@@ -42,22 +42,19 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "WHERE reverses IS NOT NULL",
         ]
 
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        """The library's insert, or with ``bulk=True`` one ``executemany`` (no ids answered)."""
-        if not kwargs.get("bulk"):
-            return super().insert_events(stored_events, **kwargs)
+    def insert_batches(self, batches: Batches, progress: Callable[[int], None]) -> None:
+        """One transaction, an ``executemany`` of vouchers and one of events per batch."""
         with self.datastore.transaction(commit=True) as c:
-            self._insert_vouchers(c, kwargs.get("vouchers", ()))
-            c.executemany(
-                self.insert_events_statement,
-                [
-                    (s.originator_id.hex, s.originator_version, s.topic, s.state)  # type: ignore[union-attr]
-                    for s in stored_events
-                ],
-            )
-        return None
+            for done, (stored_events, vouchers) in enumerate(batches, 1):
+                self._insert_vouchers(c, vouchers)
+                c.executemany(
+                    self.insert_events_statement,
+                    [
+                        (s.originator_id.hex, s.originator_version, s.topic, s.state)  # type: ignore[union-attr]
+                        for s in stored_events
+                    ],
+                )
+                progress(done)
 
     def _insert_vouchers(self, c: SQLiteCursor, vouchers: Sequence[Voucher]) -> None:
         if vouchers:
