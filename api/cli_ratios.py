@@ -94,15 +94,34 @@ def enrolment_record(
     year: YearOption,
     county: Annotated[str, typer.Option("--county", help="the county code inside the fund")],
     enrolled: Annotated[int, typer.Option("--enrolled", help="residents enrolled")],
+    correct: Annotated[
+        bool,
+        typer.Option("--correct", help="replace the figure on record (a correction)"),
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Record how many residents a county enrolled for a year (the latest record counts)."""
+    """Record how many residents a county enrolled for a year.
+
+    The same figure again records nothing; another figure for the same county and year is
+    refused unless --correct says it corrects the one on record (the latest record counts,
+    the earlier one stays in the fund's history).
+    """
     with open_app(settings_for(db)) as fl:
         fund_id = FundId.parse(fund)
         check_region(county, field="county")
-        fl.ledger.record_enrolment(fund_id, year, county, enrolled)
+        before = fl.ledger.find_fund(fund_id)
+        on_record = None if before is None else before.enrolled_in(year, county)
+        fl.ledger.record_enrolment(fund_id, year, county, enrolled, correct=correct)
         fl.read_models.catch_up()
-    out.print(f"{fund_id} {year}: {enrolled} residents enrolled in {county} recorded")
+    if on_record == enrolled:
+        out.print(f"{fund_id} {year}: {enrolled} residents enrolled in {county} already on record")
+    elif on_record is not None:
+        out.print(
+            f"{fund_id} {year}: {enrolled} residents enrolled in {county} recorded "
+            f"(corrects {on_record})"
+        )
+    else:
+        out.print(f"{fund_id} {year}: {enrolled} residents enrolled in {county} recorded")
 
 
 def subsidies(

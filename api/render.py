@@ -39,7 +39,17 @@ def statement_table(statement: dict[str, Any], console: Console) -> None:
     table.add_row("closing balance", statement["closing_balance"], style="bold")
     for key, value in statement["ratios"].items():
         table.add_row(key.replace("_", " "), "—" if value is None else value)
+    if statement.get("closed_at"):
+        table.caption = f"closed (final accounts approved) at {statement['closed_at']}"
     console.print(table)
+    for note in statement.get("notes", []):
+        console.print(f"note: {note}")
+    colours = {"red": "red", "orange": "dark_orange", "yellow": "yellow", "blue": "blue"}
+    for warning in statement.get("warnings", []):
+        level = warning["level"]
+        console.print(f"warning [{colours.get(level, 'default')}]{level}[/]: {warning['message']}")
+    if not statement.get("warnings"):
+        console.print("warnings: none")
 
 
 def statement_csv(statement: dict[str, Any]) -> str:
@@ -58,6 +68,8 @@ def statement_csv(statement: dict[str, Any]) -> str:
     writer.writerow(["balance", "closing_balance", statement["closing_balance"]])
     for key, value in statement["ratios"].items():
         writer.writerow(["ratio", key, "" if value is None else value])
+    for warning in statement.get("warnings", []):
+        writer.writerow(["warning", warning["rule"], f"{warning['level']}: {warning['message']}"])
     return out.getvalue()
 
 

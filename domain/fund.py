@@ -8,8 +8,12 @@ may move without breaking stored events: the topics are forever.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from copy import deepcopy
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any, ClassVar
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -24,6 +28,14 @@ from domain.vouchers import Voucher
 EARLIEST_FIRST_YEAR = 1998
 MAX_ENROLLED = 100_000_000
 LATEST_FIRST_YEAR = 2100
+
+
+_NO_ENROLMENT: Mapping[str, int] = MappingProxyType({})
+
+
+def enrolment_key(year: int, county: str) -> str:
+    """The key of a county's enrolment for a year in :attr:`Fund.enrolment`."""
+    return f"{year}:{county}"
 
 
 class Fund(Aggregate, created_event_name="Opened"):
@@ -181,6 +193,8 @@ class Fund(Aggregate, created_event_name="Opened"):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.last_hash = self.chain_hash
+            key = enrolment_key(self.year, self.county)
+            aggregate.enrolment_on_record = {**aggregate.enrolment, key: self.enrolled}
 
     def __init__(
         self,
@@ -200,6 +214,19 @@ class Fund(Aggregate, created_event_name="Opened"):
         self.last_hash = chain_hash
         self.closed_years: list[int] = []
         del prev_hash
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Fund:
+        """A copy for one command (of the cached fund): immutable values are shared.
+
+        The library's generic deep copy walks every value; a fund's state is a few immutable
+        values (ids, numbers, text, times) and small lists, which alone are copied.
+        """
+        copied = object.__new__(type(self))
+        copied.__dict__.update(
+            (name, value if type(value) in _IMMUTABLE else deepcopy(value, memo))
+            for name, value in self.__dict__.items()
+        )
+        return copied
 
     # ----------------------------------------------------------------- commands
 
@@ -232,7 +259,7 @@ class Fund(Aggregate, created_event_name="Opened"):
 
     def post(self, posting: Posting, *, restate: bool = False) -> None:
         """Record a posting made on this fund (the paying side of a pair, or a single line)."""
-        assert posting.fund == self.fund_id
+        assert str(posting.fund) == self.fund
         assert posting.reverses is None
         restatement = self.check_can_post(posting.value_date, restate=restate)
         event_class = _EVENT_FOR_LINE[posting.line]
@@ -247,7 +274,7 @@ class Fund(Aggregate, created_event_name="Opened"):
         The mirror's reference is ``paying-fund#reference``: unique on this fund because the
         paying side's reference is unique on the paying fund.
         """
-        assert posting.counterparty == self.fund_id
+        assert str(posting.counterparty) == self.fund
         restatement = self.check_can_post(posting.value_date, restate=restate)
         mirror_line = MIRROR[posting.line]
         event_class = _EVENT_FOR_LINE[mirror_line]
@@ -299,8 +326,15 @@ class Fund(Aggregate, created_event_name="Opened"):
             raise PostingRefused(f"{self.fund} {year} is already closed", field="year")
         self._trigger_chained(Fund.YearClosed, {"year": year})
 
-    def record_enrolment(self, year: int, county: str, enrolled: int) -> None:
-        """Record how many residents a county enrolled for a year (the latest record counts)."""
+    def record_enrolment(
+        self, year: int, county: str, enrolled: int, *, correct: bool = False
+    ) -> bool:
+        """Record how many residents a county enrolled for a year (the latest record counts).
+
+        Idempotent: the figure already on record for the county and year records nothing
+        (answers False). Another figure is refused unless ``correct`` says it corrects the
+        one on record; the correction is a new event, the earlier figure stays in the history.
+        """
         if year < self.first_year:
             raise PostingRefused(
                 f"{self.fund} keeps its books from {self.first_year}, not {year}", field="year"
@@ -312,9 +346,30 @@ class Fund(Aggregate, created_event_name="Opened"):
             )
         if not 0 <= enrolled <= MAX_ENROLLED:
             raise InvalidInput(f"enrolment must be 0 to {MAX_ENROLLED}", field="enrolled")
+        on_record = self.enrolment.get(enrolment_key(year, county))
+        if on_record == enrolled:
+            return False
+        if on_record is not None and not correct:
+            raise PostingRefused(
+                f"{self.fund} {year}: {county} already has {on_record} residents enrolled on "
+                f"record, not {enrolled}: record it as a correction (--correct) to replace it",
+                field="enrolled",
+            )
         self._trigger_chained(
             Fund.EnrolmentRecorded, {"year": year, "county": county, "enrolled": enrolled}
         )
+        return True
+
+    @property
+    def enrolment(self) -> Mapping[str, int]:
+        """The latest enrolment on record per ``year:county`` (read from the instance's
+        state, so that snapshots taken before it was kept still load: empty until then)."""
+        on_record: Mapping[str, int] = self.__dict__.get("enrolment_on_record", _NO_ENROLMENT)
+        return on_record
+
+    def enrolled_in(self, year: int, county: str) -> int | None:
+        """The enrolment on record for a county and year (None when none was recorded)."""
+        return self.enrolment.get(enrolment_key(year, county))
 
     @property
     def fund_id(self) -> FundId:
@@ -357,6 +412,9 @@ class Fund(Aggregate, created_event_name="Opened"):
         )
         self.trigger_event(event_class, timestamp=timestamp, chain_hash=digest, **payload)
 
+
+_IMMUTABLE = frozenset({int, str, bool, type(None), UUID, datetime, date})
+"""Types of a fund's values that a copy shares instead of copying."""
 
 _EVENT_FOR_LINE: dict[Line, type[Fund.Posted]] = {
     cls.LINE: cls

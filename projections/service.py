@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 
 from domain.errors import DomainError
 from domain.funds import FundId
+from projections.policy import Policy, load_policy
 from projections.queries import View, read_statement
+from projections.ratios_report import statement_warnings
 from projections.runner import Projector, ProvinceStatus
 from projections.schema import tables_exist
 from projections.statement import Statement
@@ -65,12 +68,32 @@ class ReadModels:
         return done
 
     def statement(
-        self, fund: FundId, year: int, *, view: View = "restated", as_of: str | None = None
+        self,
+        fund: FundId,
+        year: int,
+        *,
+        view: View = "restated",
+        as_of: str | None = None,
+        policy: Policy | None = None,
+        today: date | None = None,
     ) -> Statement:
-        """A fund's statement, after applying every event recorded so far."""
+        """A fund's statement, after applying every event recorded so far, with its warnings.
+
+        The accumulated balance rate's denominator and the warnings follow ``policy`` (the
+        province's own file when not given). The warnings are those of DOMAIN.md §3
+        (:func:`statement_warnings`): a complete year is judged on its own figures, an
+        incomplete one on the trailing 12 months, never on the year to date alone. "Complete"
+        is judged on ``today``, or, for an ``as_of`` statement, on the day of ``as_of``.
+        """
         self.catch_up()
         db = self.for_province(fund.province).db
-        return read_statement(db, str(fund), year, view=view, as_of=as_of)
+        statement = read_statement(db, str(fund), year, view=view, as_of=as_of)
+        policy = policy or load_policy(fund.province)
+        statement.accumulated_balance_denominator = policy.accumulated_balance_denominator
+        if today is None:
+            today = date.fromisoformat(as_of[:10]) if as_of else date.today()
+        statement.warnings = statement_warnings(statement, policy, db=db, today=today)
+        return statement
 
     def close(self) -> None:
         for projector in self.projectors:

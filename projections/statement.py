@@ -44,6 +44,9 @@ class Statement:
     restatements_fen: int = 0
     opening_restatements_fen: int = 0
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    accumulated_balance_denominator: str = "income_subtotal"
+    """The accumulated balance rate's denominator: ``income_subtotal`` or ``funds_raised``
+    (contribution + subsidy), as the province's policy says (DOMAIN.md §3)."""
 
     def line(self, key: str) -> int:
         """A line or ``line.sub_line`` total (0 when nothing was posted)."""
@@ -64,6 +67,18 @@ class Statement:
     @property
     def expense_total_fen(self) -> int:
         return self.expense_subtotal_fen + sum(self.line(x.value) for x in INTER_LEVEL_EXPENSE)
+
+    @property
+    def funds_raised_fen(self) -> int:
+        """Funds raised (筹集基金): contribution + subsidy."""
+        return self.line(Line.CONTRIBUTION.value) + self.line(Line.SUBSIDY.value)
+
+    @property
+    def balance_rate_denominator_fen(self) -> int:
+        """The accumulated balance rate's denominator (:attr:`accumulated_balance_denominator`)."""
+        if self.accumulated_balance_denominator == "funds_raised":
+            return self.funds_raised_fen
+        return self.income_subtotal_fen
 
     @property
     def current_surplus_fen(self) -> int:
@@ -111,7 +126,7 @@ class Statement:
                     self.income_subtotal_fen, self.expense_subtotal_fen
                 ),
                 "accumulated_balance_rate": accumulated_balance_rate(
-                    closing, self.income_subtotal_fen
+                    closing, self.balance_rate_denominator_fen
                 ),
                 "months_of_coverage": months_of_coverage(closing, self.expense_subtotal_fen),
             },
@@ -137,6 +152,11 @@ class Statement:
             notes.append(
                 "balances of legacy funds merged in this year are added to the opening balance "
                 f"({format_fen(self.opening_balance_transfers_fen)}), not to income"
+            )
+        if self.accumulated_balance_denominator == "funds_raised":
+            notes.append(
+                "the accumulated balance rate is measured against the funds raised "
+                "(contribution + subsidy), as the province's policy says"
             )
         return notes
 

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.bootstrap import App, bootstrap_app
 from api.settings import Settings
-from domain.errors import InvalidInput, PostingRefused
+from domain.errors import FundNotRegistered, InvalidInput, PostingRefused
 from domain.funds import FundId
+from domain.lines import EXPENSE_LINES, INCOME_LINES, INTER_LEVEL_EXPENSE, INTER_LEVEL_INCOME
+from domain.money import parse_yuan
 from domain.postings import Posting
 from projections.decode import utc_text
 from projections.statement import fold_statement
+from tests.conftest import POSTGRES_URL, require_postgres
 from tests.scenario import CITY, CITY2, PROVINCE_ADJUSTMENT, posting
 
 FUNDS = (CITY, CITY2, PROVINCE_ADJUSTMENT)
@@ -190,3 +199,151 @@ def test_projection_equals_rebuild_equals_fold(history: list[tuple[str, Posting]
         assert {(f, y): projected(app, f, y) for f in FUNDS for y in YEARS} == live
     finally:
         app.close()
+
+
+# ------------------------------------------------- the same property on SQLite and PostgreSQL
+
+
+@contextmanager
+def fresh_store(backend: str) -> Iterator[str]:
+    """A new empty store for one example: a SQLite file, or a PostgreSQL schema of its own."""
+    if backend == "sqlite":
+        folder = tempfile.mkdtemp()
+        try:
+            yield f"sqlite:///{folder}/fundledger.db"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    schema = f"h_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{sep}schema={schema}"
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def fold_until(app: App, fund: FundId, year: int, cutoff: str | None) -> dict[str, object]:
+    """The oracle: a fold of the fund's events recorded up to ``cutoff`` (every one if None)."""
+    events = [
+        e for e in app.ledger.fund_events(fund) if cutoff is None or utc_text(e.timestamp) <= cutoff
+    ]
+    data = fold_statement(str(fund), year, events).to_json()
+    return {k: data[k] for k in ("opening_balance", "income", "expense", "closing_balance")}
+
+
+def restated_by(app: App, fund: FundId, year: int) -> int:
+    """The oracle of a year's restatements: the signed effect of its restatement events."""
+    total = 0
+    for event in app.ledger.fund_events(fund):
+        if not getattr(event, "restatement", False) or int(event.value_date[:4]) != year:  # type: ignore[attr-defined]
+            continue
+        one = fold_statement(str(fund), year, [event])
+        total += one.closing_balance_fen
+    return total
+
+
+def check_adds_up(data: dict[str, Any]) -> None:
+    """Subtotals, totals and closing = opening + merged-in balances + surplus, to the fen."""
+    fen = {
+        side: {k: parse_yuan(v) for k, v in data[side].items()} for side in ("income", "expense")
+    }
+    income, expense = fen["income"], fen["expense"]
+    assert income["subtotal"] == sum(income[x.value] for x in INCOME_LINES)
+    assert income["total"] == income["subtotal"] + sum(income[x.value] for x in INTER_LEVEL_INCOME)
+    assert expense["subtotal"] == sum(expense[x.value] for x in EXPENSE_LINES)
+    assert expense["total"] == expense["subtotal"] + sum(
+        expense[x.value] for x in INTER_LEVEL_EXPENSE
+    )
+    surplus = parse_yuan(data["current_surplus"])
+    assert surplus == income["total"] - expense["total"]
+    opening = parse_yuan(data["opening_balance"]) + parse_yuan(data["opening_balance_transfers"])
+    assert parse_yuan(data["closing_balance"]) == opening + surplus
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_live_equals_rebuild_equals_fold_with_closes_restatements_and_as_of(
+    backend: str,
+) -> None:
+    """On a real store: after any history of postings, pairs, reversals, closes and
+    restatements, the live projection equals a rebuild from zero and a fold of the raw events,
+    in the restated view, the as-closed view (the fold of what was recorded up to the close)
+    and "as of" any recorded time; every statement adds up; each year opens on the restated
+    closing balance of the year before."""
+    if backend == "postgres":
+        require_postgres()
+
+    @settings(
+        max_examples=12,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        database=None,
+    )
+    @given(history=histories(), picks=st.lists(st.integers(0, 10**6), min_size=3, max_size=3))
+    def check(history: list[tuple[str, Posting]], picks: list[int]) -> None:
+        with fresh_store(backend) as url:
+            app = make_app(url)
+            try:
+                run_history(app, history)
+                live = {
+                    (f, y): app.read_models.statement(f, y).to_json() for f in FUNDS for y in YEARS
+                }
+                for (fund, year), data in live.items():
+                    assert {k: data[k] for k in folded_keys} == fold_until(app, fund, year, None)
+                    check_adds_up(data)
+                    assert parse_yuan(data["restatements"]) == restated_by(app, fund, year)
+                    if year > YEARS[0]:
+                        before = live[(fund, year - 1)]
+                        assert data["opening_balance"] == before["closing_balance"]
+                    if data["closed_at"] is not None:
+                        as_closed = app.read_models.statement(fund, year, view="as_closed")
+                        expected = fold_until(app, fund, year, data["closed_at"])
+                        shown = as_closed.to_json()
+                        assert {k: shown[k] for k in folded_keys} == expected
+                        check_adds_up(shown)
+                times = sorted(
+                    utc_text(e.timestamp) for f in FUNDS for e in app.ledger.fund_events(f)
+                )
+                opened = {
+                    f: utc_text(next(iter(app.ledger.fund_events(f))).timestamp) for f in FUNDS
+                }
+                for pick in picks:
+                    cutoff = times[pick % len(times)]
+                    for fund in FUNDS:
+                        if opened[fund] > cutoff:
+                            with pytest.raises(FundNotRegistered):
+                                app.read_models.statement(fund, YEARS[0], as_of=cutoff)
+                            continue
+                        for year in YEARS:
+                            then = app.read_models.statement(fund, year, as_of=cutoff).to_json()
+                            kept = {k: then[k] for k in folded_keys}
+                            assert kept == fold_until(app, fund, year, cutoff), (fund, year)
+                app.read_models.rebuild()
+                again = {
+                    (f, y): app.read_models.statement(f, y).to_json() for f in FUNDS for y in YEARS
+                }
+                assert again == live
+            finally:
+                app.close()
+
+    check()
+
+
+folded_keys = ("opening_balance", "income", "expense", "closing_balance")
+
+
+def run_history(app: App, history: list[tuple[str, Posting]]) -> None:
+    """Apply the steps live, catching up after each (refused steps are skipped)."""
+    for kind, step in history:
+        try:
+            if kind == "close":
+                app.ledger.close_year(step.fund, step.value_date.year, today=date(2026, 1, 1))
+            else:
+                app.ledger.post(step, restate=True)
+        except (PostingRefused, InvalidInput):
+            continue
+        app.read_models.catch_up()

@@ -98,7 +98,7 @@ def by_level(item: dict[str, Any]) -> dict[str, tuple[str, str, str, str]]:
 
 def test_due_received_outstanding(fl: App) -> None:
     for county, enrolled in (("140105", 1000), ("140106", 500), ("140105", 1200)):
-        fl.ledger.record_enrolment(CITY, 2024, county, enrolled)
+        fl.ledger.record_enrolment(CITY, 2024, county, enrolled, correct=True)
     fl.ledger.record_enrolment(CITY, 2025, "140105", 999)
     fl.ledger.import_postings(
         [
