@@ -21,6 +21,7 @@ from api.cli_common import DbOption, Format, FormatOption, open_app, out, settin
 from api.render import to_json
 from clearing.catch_up import catch_up_schedule, schedule_rows
 from clearing.levy import levy_plan, post_levies
+from clearing.owed import owed_amounts, owed_rows
 from clearing.policy import load_policy
 from clearing.pool_inputs import assess as record_grade
 from clearing.pool_inputs import check_province
@@ -30,13 +31,20 @@ from clearing.settlement import approve as approve_settlement
 from clearing.settlement import draft as draft_settlement
 from clearing.settlement import dry_run, render, settlement_view, what_if
 from clearing.settlement import post as post_settlement
-from clearing.tables import levy_rows, print_settlement, rows_csv, rows_table, what_if_rows
+from clearing.tables import (
+    levy_rows,
+    print_allocation,
+    print_settlement,
+    rows_csv,
+    rows_table,
+    what_if_rows,
+)
 from domain.errors import InvalidInput
 from domain.funds import FundId
 from domain.money import format_fen, parse_yuan
 
 settle_app = typer.Typer(
-    help="The year-end gap allocation: draft, what-if, dry-run, approve, post, report.",
+    help="The year-end gap allocation: draft, what-if, dry-run, approve, post, report, owed.",
     no_args_is_help=True,
 )
 
@@ -295,13 +303,39 @@ def report_command(
         sys.stdout.flush()
 
 
+@settle_app.command("owed")
+def owed_command(
+    province: ProvinceOption,
+    year: YearOption,
+    format: FormatOption = Format.table,  # noqa: A002
+    db: DbOption = None,
+) -> None:
+    """What the posted settlement left owed, due against paid (refs MAKEGOOD-<year>-<debtor>)."""
+    with open_app(settings_for(db)) as fl:
+        check_province(province)
+        fl.read_models.catch_up()
+        view = settlement_view(fl, province, year)
+        db_ = fl.read_models.for_province(province).db
+        rows = owed_rows(owed_amounts(db_, year, view.status, view.result))
+    if format is Format.json:
+        sys.stdout.write(to_json(rows) + "\n")
+    elif format is Format.csv:
+        sys.stdout.write(rows_csv(rows))
+    else:
+        rows_table(f"owed after the {province} {year} settlement (due against paid)", rows, out)
+
+
 # --------------------------------------------------------------------------- rendering
 
 
 def dry_run_table(app: App, province: str, year: int, console: Console) -> None:
     """The year's allocation as a table, recording nothing (the demo ends with it)."""
     app.read_models.catch_up()
-    print_settlement(dry_run(app, province, year), console, "dry run: nothing recorded")
+    note = (
+        "dry run: nothing recorded. Record it with 'fundledger settle draft --province "
+        f"{province} --year {year}'; every figure and rule in --format json."
+    )
+    print_allocation(dry_run(app, province, year), console, note)
 
 
 def _show(view: SettlementView, format: Format, word: str) -> None:  # noqa: A002

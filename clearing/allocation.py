@@ -144,6 +144,12 @@ def _pool_before_draw(pool: PoolInput, policy: ClearingPolicy) -> PoolResult:
         return result  # covered entirely by its original government: see _finish_pool
     _attribute_own_fault(result, pool, policy)
     remaining = result.gap_fen - result.own_fault_fen
+    if policy.sharing.strategy == "none":
+        result.rules.append(
+            "no adjustment fund: the pool's accumulated balance, then its government "
+            "(Nantong 2019, Art. 38)"
+        )
+        return result
     if not _eligible(pool, policy, result):
         return result
     if policy.sharing.strategy == "sequential":

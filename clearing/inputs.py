@@ -140,9 +140,12 @@ def adjustment_balance_before_draws(db: ProjectionDB, fund: str, year: int) -> i
 
 
 def inputs_document(inputs: ProvinceInput, policy: ClearingPolicy) -> dict[str, Any]:
-    """What the inputs hash covers: every input figure and the whole policy."""
+    """What the inputs hash covers: every input figure and the whole policy (pools in fund
+    order, so the hash does not depend on the order they were read in)."""
+    document = asdict(inputs)
+    document["pools"] = sorted(document["pools"], key=lambda pool: pool["fund"])
     return {
-        "inputs": asdict(inputs),
+        "inputs": document,
         "policy": policy.model_dump(mode="json"),
     }
 

@@ -56,10 +56,12 @@ class SharingPolicy(_Frozen):
     by gap size and assessment grade; bands are progressive (each slice of the gap rate gets
     its own share), so a larger gap never gets a smaller draw. ``sequential`` (national
     social-insurance fund financial rules, Art. 38): the pool's accumulated balance first,
-    then the adjustment fund, then the government.
+    then the adjustment fund, then the government. ``none`` (Nantong 2019 municipal pooling,
+    Jilin 2016): there is no upper adjustment fund to draw on; the pool's accumulated balance
+    covers the gap, then the government.
     """
 
-    strategy: Literal["proportional", "sequential"]
+    strategy: Literal["proportional", "sequential", "none"]
     grades: tuple[str, ...] = ("A", "B", "C", "D")
     default_grade: str = "C"
     bands: tuple[Band, ...] = ()

@@ -112,7 +112,10 @@ def _pool_json(pool: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-DECISIVE = ("no draw", "legacy", "capped", "draw scaled", "proportional", "sequential")
+DECISIVE = (
+    "no draw", "legacy", "no adjustment fund", "capped", "draw scaled", "proportional",
+    "sequential",
+)  # fmt: skip
 """Rule prefixes, the most decisive first: what explains the pool's draw."""
 
 

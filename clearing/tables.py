@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -42,6 +44,82 @@ def print_settlement(view: SettlementView, console: Console, note: str = "") -> 
     console.print(
         f"{fund['fund']}: balance {fund['balance']}, draws {fund['draws_total']}, "
         f"scale {fund['scale']}"
+    )
+    console.print(f"inputs {data['inputs_hash']}", soft_wrap=True)
+    if note:
+        console.print(note)
+
+
+ALLOCATION_PARTS = ("gap", "own_fault", "draw", "borne_by_balance", "residual_to_government")
+"""The columns of the allocation table: the gap and the four parts that add up to it."""
+PART_HEADINGS = {
+    "gap": "gap 缺口", "own_fault": "own fault 自身原因", "draw": "draw 调剂金",
+    "borne_by_balance": "balance 累计结余", "residual_to_government": "government 政府",
+}  # fmt: skip
+
+
+def rule_label(pool: dict[str, Any]) -> str:
+    """A short name for the rule that decided the pool's figures, with its seed."""
+    rule = main_rule(pool)
+    grade = re.match(r"proportional: grade (\S+?),?\s", rule)
+    if grade:
+        return f"bands × grade {grade.group(1)} (Shanxi 2024)"
+    labels = (
+        ("no gap", "no gap"),
+        ("own fault", "counties' own fault (Nantong 2019)"),
+        ("no draw", "no draw: levy unpaid (Guangyuan)"),
+        ("legacy", "original government (Jilin 2016)"),
+        ("no adjustment fund", "own balance, then government (Nantong 2019)"),
+        ("capped", "capped at overspend share (Guangyuan)"),
+        ("draw scaled", "pro rata: fund short (以收定支)"),
+        ("sequential", "own balance first (Art. 38)"),
+    )
+    return next((label for prefix, label in labels if rule.startswith(prefix)), rule)
+
+
+def thousands(fen: int) -> str:
+    """Yuan with two decimals and thousands separators, e.g. ``1,234,567.89`` (exact)."""
+    text = format_fen(fen)
+    sign = "-" if text.startswith("-") else ""
+    whole, _, cents = text.lstrip("-").partition(".")
+    return f"{sign}{int(whole):,}.{cents}"
+
+
+def print_allocation(view: SettlementView, console: Console, note: str = "") -> None:
+    """The allocation as a provincial officer reads it: per pool, who bears its gap and why.
+
+    One row per pool: the gap and its four parts (they add up to the gap, to the fen), and the
+    rule that decided them; a total row; then the adjustment fund before and after the draws.
+    """
+    data = view.to_json()
+    policy = data["policy"]
+    pools = view.result["pools"]
+    table = Table(
+        title=f"gap allocation {data['province']} {data['year']} · {policy['name']} "
+        f"{policy['version']} · yuan"
+    )
+    table.add_column("pool")
+    for name in ALLOCATION_PARTS:
+        table.add_column(PART_HEADINGS[name], justify="right")
+    table.add_column("rule", overflow="fold")
+    for pool in pools:
+        style = None if pool["gap_fen"] else "dim"
+        figures = (thousands(pool[f"{name}_fen"]) for name in ALLOCATION_PARTS)
+        table.add_row(pool["fund"], *figures, rule_label(pool), style=style)
+        for county in pool["counties"]:
+            table.add_row(f"  county {county['county']}", "", thousands(county["own_fault_fen"]),
+                          "", "", "", county["reason"], style="dim")  # fmt: skip
+    table.add_section()
+    totals = (thousands(sum(p[f"{name}_fen"] for p in pools)) for name in ALLOCATION_PARTS)
+    table.add_row("total", *totals, f"{sum(1 for p in pools if p['gap_fen'])} pool(s) with a gap")
+    console.print(table)
+    fund = view.result["adjustment_fund"]
+    left = fund["balance_fen"] - fund["draws_total_fen"]
+    full = fund["scale"] == "1.000000"
+    console.print(
+        f"{fund['fund']}: balance {thousands(fund['balance_fen'])}, draws "
+        f"{thousands(fund['draws_total_fen'])}, left {thousands(left)}, scale {fund['scale']} "
+        + ("(every draw paid in full)" if full else "(draws cut pro rata: 以收定支)")
     )
     console.print(f"inputs {data['inputs_hash']}", soft_wrap=True)
     if note:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -240,6 +240,23 @@ def set_county_plan(
 ) -> bool:
     """Set a county's plan in a municipal pool for a year; False when unchanged."""
     return _run(ledger, fund, year, lambda p: p.set_county_plan(county, plan, principal))
+
+
+def set_county_plans(
+    ledger: Ledger,
+    fund: FundId,
+    year: int,
+    *,
+    plans: Mapping[str, tuple[int, int, int]],
+    principal: str,
+) -> bool:
+    """Set several counties' plans of one pool and year in one save; False when none changed."""
+
+    def command(pool_year: PoolYear) -> bool:
+        changed = [pool_year.set_county_plan(c, plans[c], principal) for c in sorted(plans)]
+        return any(changed)
+
+    return _run(ledger, fund, year, command)
 
 
 def find_pool_year(ledger: Ledger, fund: FundId, year: int) -> PoolYear | None:

@@ -22,7 +22,8 @@ from clearing.policy import ClearingPolicy, load_policy
 SHANXI = load_policy("140000", 2024)
 SHAANXI = load_policy("610000", 2024)
 NATIONAL = load_policy("440000", 2024)
-POLICIES = {"shanxi": SHANXI, "shaanxi": SHAANXI, "national": NATIONAL}
+NANTONG = load_policy("320000", 2024)
+POLICIES = {"shanxi": SHANXI, "shaanxi": SHAANXI, "national": NATIONAL, "nantong": NANTONG}
 RICH = 10**16
 """An adjustment fund that can pay every draw in full (no scaling)."""
 

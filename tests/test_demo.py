@@ -15,15 +15,18 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from api.bootstrap import bootstrap
+from api.bootstrap import bootstrap, bootstrap_app
 from api.cli import app
 from api.demo import DemoSummary, run_demo
 from api.demo.generate import ADJUSTMENT_FUND, city_year_postings, province_postings
+from api.demo.inputs import assessment_grades, record_clearing_inputs
 from api.demo.plan import ProvincePlan, plan_province
 from api.demo.shanxi import CITIES
 from api.demo.split import split_even, split_exact
 from api.demo.standards import LATEST_YEAR, YEARS, subsidy_due
 from api.settings import Settings
+from clearing import settlement
+from clearing.tables import thousands
 from domain.errors import InvalidInput
 from domain.fund import Fund
 from domain.funds import FundId, Scheme
@@ -101,6 +104,7 @@ def test_a_second_run_posts_nothing(demo: tuple[Ledger, DemoSummary, Statements]
     taiyuan = FundId.parse("resident:140100")
     enrolments = [e for e in ledger.fund_events(taiyuan) if isinstance(e, Fund.EnrolmentRecorded)]
     assert len(enrolments) == len(CITIES[0].counties) * len(YEARS)  # recorded once only
+    assert record_clearing_inputs(ledger, plan_province(SEED)) == 0  # grades and plans once
 
 
 def test_another_seed_on_the_same_store_is_refused(
@@ -264,12 +268,53 @@ def test_the_same_seed_gives_the_same_books_from_the_cli_on_sqlite(
     text = " ".join(result.stdout.split())
     for expected in ("山西省 140000", "太原市", "吕梁市", "12 opened", "0 duplicates"):
         assert expected in text
-    assert "the gap allocation will come with the clearing issue" in text
+    assert "Who bears each 2025 gap" in text
     ledger = bootstrap(Settings(database_url=url))
     try:
         assert statements(ledger) == first
     finally:
         ledger.close()
+    _the_demo_ends_with_the_allocation_as_a_dry_run(text, url)
+
+
+def _the_demo_ends_with_the_allocation_as_a_dry_run(text: str, url: str) -> None:
+    """The latest year's allocation under the Shanxi policy: grades, draws, the short county."""
+    text = " ".join(text.replace("│", " ").split())  # the table's cells, one space apart
+    plan = plan_province(SEED)
+    app = bootstrap_app(Settings(database_url=url))
+    try:
+        view = settlement.dry_run(app, "140000", LATEST_YEAR)
+        assert settlement.find_settlement(app.ledger, "140000", LATEST_YEAR) is None
+    finally:
+        app.close()
+    fund = view.result["adjustment_fund"]
+    pools = {p["fund"]: p for p in view.result["pools"]}
+    grades = assessment_grades(plan)
+    in_deficit = {f"resident:{code}" for code in plan.deficit_cities}
+    assert {f for f, p in pools.items() if p["gap_fen"]} >= in_deficit
+    assert "gap allocation 140000 2025 · 山西省居民医保省级统筹调剂金 2024-draft.1" in text
+    for fund_id in in_deficit:
+        pool = pools[fund_id]
+        assert pool["draw_fen"] > 0
+        parts = ("own_fault_fen", "draw_fen", "borne_by_balance_fen", "residual_to_government_fen")
+        assert sum(pool[k] for k in parts) == pool["gap_fen"]
+        label = f"bands × grade {grades[(fund_id, LATEST_YEAR)]} (Shanxi 2024)"
+        row = f"{fund_id} {thousands(pool['gap_fen'])} {thousands(pool['own_fault_fen'])} "
+        assert row + f"{thousands(pool['draw_fen'])}" in text
+        assert label in text
+    short = pools[f"resident:{plan.short_county[:4]}00"]
+    assert [c["county"] for c in short["counties"]] == [plan.short_county]
+    assert short["own_fault_fen"] > 0
+    assert f"county {plan.short_county} " in text
+    assert "subsidy unpaid" in text
+    assert f"draws {thousands(fund['draws_total_fen'])}, " in text
+    assert fund["draws_total_fen"] == sum(p["draw_fen"] for p in pools.values()) > 0
+    assert "scale 1.000000 (every draw paid in full)" in text
+    assert f"inputs {view.inputs_hash}" in text
+    assert text.endswith(
+        "dry run: nothing recorded. Record it with 'fundledger settle draft --province "
+        "140000 --year 2025'; every figure and rule in --format json."
+    )
 
 
 def _fen(yuan: str) -> int:

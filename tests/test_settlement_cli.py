@@ -213,3 +213,42 @@ def test_jilin_legacy_funds_are_covered_by_their_own_government(tmp_path: Path) 
         assert view.policy["name"] == "吉林省城乡居民医保整合过渡期"
     finally:
         app.close()
+
+
+def test_what_the_posted_settlement_leaves_owed_is_tracked_until_paid(
+    nantong: str, tmp_path: Path
+) -> None:
+    """Nantong 2019: the county at fault makes its part good; the government its residual."""
+    assert run("plan", NANTONG, "--year", "2021", "--county", "320681", "--contributions",
+               "1050000.00", "--subsidies", "200000.00", "--spending", "1500000.00",
+               "--db", nantong).exit_code == 0  # fmt: skip
+    settle = ("--province", "320000", "--year", "2021", "--db", nantong)
+    assert run("settle", "draft", *settle, "--by", "li").exit_code == 0
+    draft = run("settle", "owed", *settle)
+    assert draft.exit_code == 2
+    assert "amounts are owed once it is posted" in draft.stderr
+    assert run("settle", "approve", *settle, "--by", "zhao").exit_code == 0
+    posted = run("settle", "post", *settle, "--by", "zhao")
+    assert posted.exit_code == 0, posted.output
+    report = json.loads(run("settle", "report", *settle, "--format", "json").stdout)
+    pool = report["pools"][0]
+    assert any(r.startswith("no adjustment fund") for r in pool["rules"])  # no draw requested
+    assert not any(r.startswith("draw scaled") for r in pool["rules"])  # so none scaled to 0
+    assert report["adjustment_fund"]["scale"] == "1.000000"
+    payment = tmp_path / "pay.csv"
+    payment.write_text(
+        "fund,line,sub_line,level,amount,value_date,reference,county\n"
+        "resident:320600,subsidy,standard,county,30000.00,2022-03-01,MAKEGOOD-2021-320681,320681\n",
+        encoding="utf-8",
+    )
+    assert run("import", str(payment), "--db", nantong).exit_code == 0
+    owed = run("settle", "owed", *settle, "--format", "json")
+    assert owed.exit_code == 0, owed.output
+    rows = [{k: r[k] for k in ("debtor", "kind", "owed", "paid", "outstanding", "reference")}
+            for r in json.loads(owed.stdout)]  # fmt: skip
+    assert rows == [
+        {"debtor": "320681", "kind": "county", "owed": "55000.00", "paid": "30000.00",
+         "outstanding": "25000.00", "reference": "MAKEGOOD-2021-320681"},
+        {"debtor": "320600", "kind": "government", "owed": "10000.00", "paid": "0.00",
+         "outstanding": "10000.00", "reference": "MAKEGOOD-2021-320600"},
+    ]  # fmt: skip

@@ -2,9 +2,11 @@
 
 Idempotent: opening a fund with the same particulars answers the open fund, enrolment is
 recorded only on a fund with nothing on it yet, and a posting whose reference is already on
-the fund with the same content is a duplicate. So a second run on the same store posts
-nothing. A store that holds a demo of another seed (other opening balances) or another scale
-(other amounts under the same references) is refused before anything is written to it.
+the fund with the same content is a duplicate, and a clearing input (assessment grade, county
+plan, :mod:`api.demo.inputs`) that repeats the current one records nothing. So a second run on
+the same store posts nothing. A store that holds a demo of another seed (other opening
+balances) or another scale (other amounts under the same references) is refused before anything
+is written to it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from api.demo.generate import ADJUSTMENT_FUND, count_postings, postings_of, province_items
+from api.demo.inputs import record_clearing_inputs
 from api.demo.plan import CityPlan, ProvincePlan, plan_province
 from api.demo.shanxi import ADJUSTMENT_FUND_NAME, PROVINCE, PROVINCE_NAME
 from api.demo.standards import FIRST_YEAR, LATEST_YEAR, YEARS
@@ -25,12 +28,14 @@ from domain.errors import InvalidInput, ReferenceConflict
 from domain.funds import FundId, Scheme
 from domain.ledger_service import ImportReport, Ledger, RowErrors
 from domain.postings import Posting
-from projections.statement import statement_for
+from projections.statement import Statement, statement_for
 
 BATCH = 20_000
 """Postings per import call: memory stays bounded whatever the scale."""
 
 ProgressFn = Callable[[int], None]
+StatementOf = Callable[[FundId, int], Statement]
+"""A fund's statement for a year: the read models' (``ReadModels.statement``)."""
 
 ADJUSTMENT_OPENING_FEN = 0
 """The adjustment fund starts empty in the first year: the pools' levies fill it."""
@@ -44,6 +49,7 @@ def run_demo(
     province: str = PROVINCE,
     console: Console | None = None,
     chunk: int = 2_000,
+    statement_of: StatementOf | None = None,
 ) -> DemoSummary:
     """Build the synthetic province in ``ledger`` and answer what was done.
 
@@ -54,6 +60,9 @@ def run_demo(
         province: only Shanxi (140000) has demo data.
         console: where the progress bar goes (None: no progress bar).
         chunk: postings per save inside each batch.
+        statement_of: where the summary's figures come from: the read models
+            (``ReadModels.statement``, as the CLI passes). Without it they are folded from
+            the funds' events (``statement_for``), for a bare ledger without read models.
 
     Raises:
         InvalidInput: another province, a scale below 1, or a store holding another demo.
@@ -69,14 +78,16 @@ def run_demo(
     plan = plan_province(seed)
     opened = _open_funds(ledger, plan)
     report = _post_all(ledger, plan, scale=scale, console=console, chunk=chunk)
-    adjustment = statement_for(ledger, ADJUSTMENT_FUND, LATEST_YEAR)
+    record_clearing_inputs(ledger, plan)
+    statement = statement_of or (lambda fund, year: statement_for(ledger, fund, year))
+    adjustment = statement(ADJUSTMENT_FUND, LATEST_YEAR)
     return DemoSummary(
         province=PROVINCE,
         province_name=PROVINCE_NAME,
         seed=seed,
         scale=scale,
         years=YEARS,
-        cities=tuple(_city_summary(ledger, city) for city in plan.cities),
+        cities=tuple(_city_summary(statement, city) for city in plan.cities),
         funds=len(plan.cities) + 1,
         funds_opened=opened,
         posted=report.posted,
@@ -190,10 +201,10 @@ def _import(
         ) from None
 
 
-def _city_summary(ledger: Ledger, city: CityPlan) -> CitySummary:
+def _city_summary(statement_of: StatementOf, city: CityPlan) -> CitySummary:
     """The pool's latest year from its statement; enrolment from the plan (as recorded)."""
     fund = FundId(Scheme.RESIDENT, city.city.code)
-    statement = statement_for(ledger, fund, LATEST_YEAR)
+    statement = statement_of(fund, LATEST_YEAR)
     return CitySummary(
         fund=str(fund),
         name=city.city.name,

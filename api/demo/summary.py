@@ -1,7 +1,8 @@
 """What ``fundledger demo`` did, told the way a provincial officer reads it.
 
-The figures come from the ledger's own statements (``statement_for``), not from the plan, so
-the summary shows what was actually written, including on a re-run that posted nothing.
+The figures come from the funds' statements as the read models hold them (the CLI passes
+``ReadModels.statement``), not from the plan, so the summary shows what was actually written,
+including on a re-run that posted nothing.
 """
 
 from __future__ import annotations
@@ -90,8 +91,8 @@ class DemoSummary:
             f"in {self.seconds:.1f} s"
         )
         console.print(
-            "Who bears each deficit (adjustment-fund draw, the pool's balance, the government) "
-            "is not allocated here: the gap allocation will come with the clearing issue."
+            f"Who bears each {latest} gap (the counties at fault, the adjustment fund, the "
+            "pool's accumulated balance, the government) under the province's clearing policy:"
         )
 
     def _table(self) -> Table:
