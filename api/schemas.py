@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from domain.errors import InvalidInput
 from domain.funds import FundId
@@ -50,8 +51,14 @@ class PostingIn(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _empty_is_absent(cls, value: Any) -> Any:
-        return None if value == "" else value
+    def _empty_is_absent(cls, value: Any, info: ValidationInfo) -> Any:
+        """An empty cell is an absent value: ``None`` for an optional field, and for a
+        required one the same "missing" problem as a field left out altogether."""
+        if not (isinstance(value, str) and not value.strip()):
+            return value
+        if info.field_name is not None and cls.model_fields[info.field_name].is_required():
+            raise PydanticCustomError("missing", "is required")
+        return None
 
     @field_validator("fund", "counterparty")
     @classmethod

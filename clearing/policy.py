@@ -104,7 +104,7 @@ class ClearingPolicy(_Frozen):
 
     name: str
     version: str
-    province: str = Field(pattern=r"^\d{2}0000$")
+    province: str = Field(pattern=r"^[0-9]{2}0000$")
     effective_year: int
     levy: LevyPolicy
     gap: GapPolicy = GapPolicy()

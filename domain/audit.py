@@ -56,21 +56,35 @@ def verify_chain(
             )
             previous_hash = ""
             continue
-        recomputed = chain_hash(
-            topic=type(event).TOPIC,
-            originator_id=event.originator_id,
-            originator_version=event.originator_version,
-            timestamp=event.timestamp,
-            payload=payload_of(event),
-        )
-        if event.prev_hash != previous_hash:
+        try:
+            recomputed = _recompute(event)
+            prev_hash, own_hash = event.prev_hash, event.chain_hash
+        except Exception as error:  # noqa: BLE001 - an event outside the chain is a finding
+            findings.append(f"the stored event is not an event of the fund's chain: {error}")
+            links.append(
+                ChainLink(stored.originator_version, stored.topic, None, None, tuple(findings))
+            )
+            previous_hash = ""
+            continue
+        if prev_hash != previous_hash:
             findings.append(
                 "prev_hash is not the previous event's hash: an event was removed or inserted"
             )
-        if event.chain_hash != recomputed:
+        if own_hash != recomputed:
             findings.append("chain_hash does not match the event's content: the event was changed")
         links.append(
             ChainLink(stored.originator_version, stored.topic, event, recomputed, tuple(findings))
         )
-        previous_hash = event.chain_hash
+        previous_hash = own_hash
     return links
+
+
+def _recompute(event: Any) -> str:
+    """The hash the event's content gives (raises when it carries no chain fields)."""
+    return chain_hash(
+        topic=type(event).TOPIC,
+        originator_id=event.originator_id,
+        originator_version=event.originator_version,
+        timestamp=event.timestamp,
+        payload=payload_of(event),
+    )

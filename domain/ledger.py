@@ -146,8 +146,18 @@ class ProvinceLedger(Application[UUID]):
         raise AssertionError("unreachable")
 
     def chain(self, fund: FundId) -> list[ChainLink]:
-        """The fund's stored events, each checked against the hash chain."""
+        """The fund's stored events, each checked against the hash chain.
+
+        The stored rows are read as they are, without replaying the fund, so that an event
+        removed, changed or no longer decodable is reported as a finding on its version
+        rather than stopping the check.
+
+        Raises:
+            FundNotRegistered: no event was ever stored for the fund.
+        """
         stored = self.recorder.select_events(fund.aggregate_id)
+        if not stored:
+            raise FundNotRegistered(f"{fund} is not registered", field="fund")
         return verify_chain(stored, self.mapper.to_domain_event)
 
     def forget_cached(self, ids: Iterable[UUID]) -> None:

@@ -207,11 +207,15 @@ class Ledger:
         return ledger.fund_events(fund)
 
     def chain(self, fund: FundId) -> list[ChainLink]:
-        """The fund's events checked link by link (see :mod:`domain.audit`)."""
-        ledger = self.province(fund.province)
-        if ledger.find_fund(fund) is None:
-            raise FundNotRegistered(f"{fund} is not registered", field="fund")
-        return ledger.chain(fund)
+        """The fund's stored events checked link by link (see :mod:`domain.audit`).
+
+        The fund is not loaded first: a history with a gap, without its opening or with an
+        event that no longer decodes cannot be replayed, and is what this check reports.
+
+        Raises:
+            FundNotRegistered: no event was ever stored for the fund.
+        """
+        return self.province(fund.province).chain(fund)
 
     def close(self) -> None:
         """Close every province's connections."""

@@ -14,7 +14,7 @@ FEN_PER_YUAN = 100
 MAX_YUAN_EXCLUSIVE = 10**13
 MAX_FEN_EXCLUSIVE = MAX_YUAN_EXCLUSIVE * FEN_PER_YUAN
 
-_YUAN_PATTERN = re.compile(r"^(-)?(\d+)(?:\.(\d{1,2}))?$")
+_YUAN_PATTERN = re.compile(r"(-)?([0-9]+)(?:\.([0-9]{1,2}))?")
 
 
 def parse_yuan(text: object, *, field: str = "amount") -> int:
@@ -29,7 +29,7 @@ def parse_yuan(text: object, *, field: str = "amount") -> int:
             f'money must be a decimal string of yuan such as "1200.00", not {type(text).__name__}',
             field=field,
         )
-    match = _YUAN_PATTERN.match(text.strip())
+    match = _YUAN_PATTERN.fullmatch(text.strip())
     if match is None:
         raise InvalidInput(
             f'{text!r} is not an amount of yuan with at most two decimals (e.g. "1200.00")',

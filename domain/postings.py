@@ -16,7 +16,7 @@ from domain.errors import InvalidInput
 from domain.funds import FundId
 from domain.lines import MIRROR, POSTABLE_LINES, SUB_LINES, Level, Line, Purpose
 from domain.money import MAX_FEN_EXCLUSIVE
-from domain.regions import contains
+from domain.regions import contains, is_region_code
 
 MAX_REFERENCE_LENGTH = 64
 MAX_MEMO_LENGTH = 500
@@ -118,7 +118,7 @@ def _check_county(posting: Posting) -> None:
     county = posting.county
     if county is None:
         return
-    if not (len(county) == 6 and county.isdigit()) or not contains(posting.fund.region, county):
+    if not is_region_code(county) or not contains(posting.fund.region, county):
         raise InvalidInput(
             f"{county!r} is not a county inside the fund's region {posting.fund.region}",
             field="county",

@@ -45,7 +45,7 @@ PROVINCES: dict[str, str] = {
 }
 """The 31 provincial-level divisions of the mainland, each with its own ledger partition."""
 
-_CODE = re.compile(r"^\d{6}$")
+_CODE = re.compile(r"[0-9]{6}")
 
 
 class RegionLevel(StrEnum):
@@ -56,9 +56,14 @@ class RegionLevel(StrEnum):
     COUNTY = "county"
 
 
+def is_region_code(text: str) -> bool:
+    """True when ``text`` is exactly six ASCII digits (nothing before or after)."""
+    return _CODE.fullmatch(text) is not None
+
+
 def check_region(code: str, *, field: str = "region") -> str:
     """Return ``code`` if it is a 6-digit code inside a known province, else refuse it."""
-    if not _CODE.match(code):
+    if not is_region_code(code):
         raise InvalidInput(f"{code!r} is not a 6-digit region code (GB/T 2260)", field=field)
     if province_of(code) not in PROVINCES:
         raise InvalidInput(f"{code!r} is in no known province", field=field)

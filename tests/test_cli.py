@@ -258,12 +258,6 @@ def test_a_bad_file_reports_every_bad_row_and_writes_nothing(any_db: str, tmp_pa
     assert after["closing_balance"] == "6099.00"
 
 
-@pytest.mark.xfail(
-    reason="an empty cell of a required column becomes None (api.schemas._empty_is_absent) "
-    "and pydantic reports a type error ('Input should be a valid string', \"None is not one "
-    "of: ...\") instead of the 'is required' that validation_problems gives a missing field",
-    strict=True,
-)
 def test_an_empty_required_cell_is_reported_as_required(db: str, tmp_path: Path) -> None:
     open_funds(db)
     path = write_csv(

@@ -278,14 +278,6 @@ def swap(store: Store) -> None:
     store.put(3, *rows[2])
 
 
-CHAIN_LOADS_THE_FUND_FIRST = pytest.mark.xfail(
-    reason="Ledger.chain loads the fund first (find_fund), and the library's replay raises "
-    "(OriginatorVersionError on a gap, AssertionError without the Opened event, "
-    "MapperDeserialisationError on undecodable state), so no finding is reported and "
-    "'fundledger events' crashes with a traceback",
-    strict=True,
-)
-
 EDITS: list[Any] = [
     pytest.param(change_amount, [3], "chain_hash does not match", id="change-amount"),
     pytest.param(
@@ -296,21 +288,18 @@ EDITS: list[Any] = [
         [4],
         "version 4 follows 2: events are missing",
         id="delete-middle",
-        marks=CHAIN_LOADS_THE_FUND_FIRST,
     ),
     pytest.param(
         delete_first,
         [2],
         "version 2 follows 0: events are missing",
         id="delete-first",
-        marks=CHAIN_LOADS_THE_FUND_FIRST,
     ),
     pytest.param(
         corrupt_state,
         [3, 4],
         "does not decode",
         id="corrupt-state",
-        marks=CHAIN_LOADS_THE_FUND_FIRST,
     ),
     pytest.param(append_copy, [6], "prev_hash is not the previous", id="append-copy"),
     pytest.param(insert_copy, [3, 4, 5, 6], "chain_hash does not match", id="insert-copy"),
