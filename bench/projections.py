@@ -4,10 +4,12 @@ Prints, in one run: the rebuild rate (events/s) over a store of at least a milli
 the rate of a raw psycopg read of the same events table, the ratio, and the time from an
 acknowledged posting to its visibility in the statement.
 
-    python bench/projections.py [--db postgresql://postgres@127.0.0.1:5432/test] [--events 1000000]
+    python bench/projections.py [--db postgresql://postgres@127.0.0.1:5432/test] [--scale 60]
 
-The store is built in a schema of its own (dropped at the end unless --keep), with
-``Ledger.import_postings``: eleven city pools of Shanxi, postings spread over four years.
+The store is the one ``fundledger demo --scale N`` builds (Shanxi: eleven city pools and the
+adjustment fund, 2022-2025; ``--scale 60``, the default, gives about a million postings and
+more events, since an inter-level pair is two), in a schema of its own (dropped at the end
+unless --keep).
 """
 
 from __future__ import annotations
@@ -29,19 +31,11 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 import psycopg  # noqa: E402
 
 from api.bootstrap import App, bootstrap_app  # noqa: E402
+from api.demo import run_demo  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from domain.funds import FundId  # noqa: E402
-from domain.lines import Level, Line  # noqa: E402
+from domain.lines import Line  # noqa: E402
 from domain.postings import Posting  # noqa: E402
-
-CITIES = [f"14{c:02d}00" for c in range(1, 12)]
-LINES = [
-    (Line.CONTRIBUTION, "individual", None),
-    (Line.SUBSIDY, "standard", Level.CENTRAL),
-    (Line.BENEFIT, "inpatient", None),
-    (Line.BENEFIT, "outpatient", None),
-    (Line.CRITICAL_ILLNESS, None, None),
-]
 
 
 def machine() -> str:
@@ -57,32 +51,11 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def build(app: App, events: int, chunk: int) -> float:
-    funds = [FundId.parse(f"resident:{c}") for c in CITIES]
-    for fund in funds:
-        app.ledger.open_fund(fund, first_year=2022, opening_balance_fen=10**9)
+def build(app: App, scale: int) -> tuple[int, float]:
+    """The store of ``fundledger demo --scale SCALE`` (Shanxi, 2022-2025), through ``run_demo``."""
     started = time.perf_counter()
-    batch: list[Posting] = []
-    for i in range(events):
-        line, sub_line, level = LINES[i % len(LINES)]
-        batch.append(
-            Posting(
-                fund=funds[i % len(funds)],
-                line=line,
-                amount_fen=1_000 + (i * 7919) % 500_000,
-                value_date=date(2022 + (i // 7) % 4, 1 + (i // 3) % 12, 1 + i % 28),
-                reference=f"R{i:08d}",
-                sub_line=sub_line,
-                level=level,
-            )
-        )
-        if len(batch) == 100_000:
-            app.ledger.import_postings(batch, chunk=chunk)
-            batch = []
-            print(f"  built {i + 1:,} postings", flush=True)
-    if batch:
-        app.ledger.import_postings(batch, chunk=chunk)
-    return events / (time.perf_counter() - started)
+    summary = run_demo(app.ledger, scale=scale)
+    return summary.posted, summary.posted / (time.perf_counter() - started)
 
 
 def raw_read(url: str, schema: str) -> tuple[int, float]:
@@ -117,8 +90,7 @@ def visibility(app: App, samples: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--chunk", type=int, default=5_000)
+    parser.add_argument("--scale", type=int, default=60, help="the demo's --scale")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -130,8 +102,9 @@ def main() -> None:
     try:
         app.ledger.init(["140000"])
         app.read_models.create_tables()
-        import_rate = build(app, args.events, args.chunk)
-        print(f"store: {args.events:,} postings imported at {import_rate:,.0f} postings/s")
+        postings, import_rate = build(app, args.scale)
+        print(f"store: fundledger demo --scale {args.scale}: {postings:,} postings written at "
+              f"{import_rate:,.0f} postings/s")  # fmt: skip
         rates = []
         for _ in range(2):
             started = time.perf_counter()

@@ -5,13 +5,11 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,7 +23,7 @@ from domain.money import parse_yuan
 from domain.postings import Posting
 from projections.decode import utc_text
 from projections.statement import fold_statement
-from tests.conftest import POSTGRES_URL, require_postgres
+from tests.conftest import postgres_schema, require_postgres
 from tests.scenario import CITY, CITY2, PROVINCE_ADJUSTMENT, posting
 
 FUNDS = (CITY, CITY2, PROVINCE_ADJUSTMENT)
@@ -214,15 +212,8 @@ def fresh_store(backend: str) -> Iterator[str]:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return
-    schema = f"h_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}schema={schema}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with postgres_schema() as url:
+        yield url
 
 
 def fold_until(app: App, fund: FundId, year: int, cutoff: str | None) -> dict[str, object]:
