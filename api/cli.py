@@ -17,7 +17,6 @@ from api.bootstrap import App
 from api.cli_common import (
     DbOption,
     Format,
-    FormatOption,
     View,
     err,
     open_app,
@@ -150,20 +149,24 @@ def statement(
         str | None, typer.Option("--as-of", help="what had been recorded at this time (ISO 8601)")
     ] = None,
     view: Annotated[View, typer.Option("--view", help="restated or as_closed")] = View.restated,
-    format: FormatOption = Format.table,  # noqa: A002
+    format: cli_exports.StatementFormatOption = cli_exports.StatementFormat.table,  # noqa: A002
+    output: cli_exports.OutputOption = None,
     db: DbOption = None,
 ) -> None:
-    """The fund's statement for a year (DOMAIN.md §2) with its ratios (§3)."""
+    """The fund's statement for a year (DOMAIN.md §2) with its ratios (§3); xlsx to a file."""
     with open_app(settings_for(db)) as fl:
         cutoff = parse_as_of(as_of)
+        target = cli_exports.xlsx_target(format, output)
         data = fl.read_models.statement(
             FundId.parse(fund), year, view=view.value, as_of=cutoff
         ).to_json()
-    if format is Format.json:
+        if target is not None:
+            cli_exports.write_statement(data, target)
+    if format is cli_exports.StatementFormat.json:
         sys.stdout.write(to_json(data) + "\n")
-    elif format is Format.csv:
+    elif format is cli_exports.StatementFormat.csv:
         sys.stdout.write(statement_csv(data))
-    else:
+    elif target is None:
         statement_table(data, out)
 
 

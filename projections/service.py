@@ -7,6 +7,7 @@ from datetime import date
 
 from domain.errors import DomainError
 from domain.funds import FundId
+from projections.monthly import MonthFigures, monthly_figures
 from projections.policy import Policy, load_policy
 from projections.queries import View, read_statement
 from projections.ratios_report import statement_warnings
@@ -94,6 +95,14 @@ class ReadModels:
             today = date.fromisoformat(as_of[:10]) if as_of else date.today()
         statement.warnings = statement_warnings(statement, policy, db=db, today=today)
         return statement
+
+    def monthly(
+        self, fund: FundId, *, from_year: int | None = None, to_year: int | None = None
+    ) -> list[MonthFigures]:
+        """A fund's months (:func:`monthly_figures`), after applying every event so far."""
+        self.catch_up()
+        db = self.for_province(fund.province).db
+        return monthly_figures(db, str(fund), from_year=from_year, to_year=to_year)
 
     def close(self) -> None:
         for projector in self.projectors:

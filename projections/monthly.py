@@ -1,0 +1,149 @@
+"""A fund's figures month by month, from the statement read model (``fl_postings``).
+
+Read from the projection tables grouped by fiscal year and month (the month of the value
+date), never from a fold of the events. Every calendar month from January of the fund's first
+year to its latest month with postings is listed, postings or not, with the balance at its end.
+
+Months of coverage here are the month-end balance over the average monthly expense subtotal
+of the trailing 12 months (the month itself and the 11 before it). While the books hold fewer
+than 12 months, the average is over the months they hold (``window_months`` says how many).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.errors import FundNotRegistered, InvalidInput
+from domain.lines import EXPENSE_LINES, INCOME_LINES, Line, sign_of
+from projections.db import ProjectionDB
+from projections.queries import FAR_FUTURE
+from projections.ratios import months_of_coverage
+
+TRAILING_MONTHS = 12
+
+_INCOME = frozenset(x.value for x in INCOME_LINES)
+_EXPENSE = frozenset(x.value for x in EXPENSE_LINES)
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    """One month of a fund (fen): its flows, its month-end balance, its trailing expense."""
+
+    year: int
+    month: int
+    income_subtotal_fen: int
+    expense_subtotal_fen: int
+    closing_balance_fen: int
+    trailing_expense_fen: int
+    """The expense subtotal of the window: this month and up to 11 before it."""
+    window_months: int
+    """How many months the window holds: 12, or fewer while the books are younger."""
+
+    @property
+    def label(self) -> str:
+        """``2024-03``."""
+        return f"{self.year}-{self.month:02d}"
+
+    @property
+    def months_of_coverage(self) -> str | None:
+        """Month-end balance / the window's average monthly expense subtotal (4 decimals);
+        None when the window spent nothing."""
+        if self.trailing_expense_fen <= 0:
+            return None
+        # balance / (expense / n) = balance × 12 / (expense × 12 / n), exact in integers
+        return months_of_coverage(
+            self.closing_balance_fen * self.window_months,
+            self.trailing_expense_fen * TRAILING_MONTHS,
+        )
+
+
+def monthly_figures(
+    db: ProjectionDB,
+    fund: str,
+    *,
+    from_year: int | None = None,
+    to_year: int | None = None,
+    as_of: str | None = None,
+) -> list[MonthFigures]:
+    """The months of ``fund`` from ``from_year`` to ``to_year`` (both included; default: all
+    its years), as recorded up to ``as_of`` (default: everything).
+
+    The list ends at the latest month with postings (inside the range); it is empty when
+    nothing was posted in the range. Balance transfers (legacy merges) move the balance but
+    are neither income nor expense.
+    """
+    cutoff = as_of or FAR_FUTURE
+    found = db.query(
+        "SELECT first_year, opening_balance_fen FROM fl_funds "
+        "WHERE fund = %s AND recorded_at <= %s",
+        (fund, cutoff),
+    )
+    if not found:
+        raise FundNotRegistered(f"{fund} is not registered", field="fund")
+    first_year, opening_fen = int(found[0][0]), int(found[0][1])
+    start_year = first_year if from_year is None else from_year
+    if start_year < first_year:
+        raise InvalidInput(
+            f"{fund} keeps its books from {first_year}, not {start_year}", field="from_year"
+        )
+    if to_year is not None and to_year < start_year:
+        raise InvalidInput(
+            f"--to-year {to_year} is before the first year shown, {start_year}", field="to_year"
+        )
+    rows = db.query(
+        "SELECT fiscal_year, month, line, is_transfer, sum(amount_fen) FROM fl_postings "
+        "WHERE fund = %s AND recorded_at <= %s GROUP BY 1, 2, 3, 4",
+        (fund, cutoff),
+    )
+    balance_before = opening_fen
+    income: dict[tuple[int, int], int] = {}
+    expense: dict[tuple[int, int], int] = {}
+    movement: dict[tuple[int, int], int] = {}
+    for fiscal_year, month, line, is_transfer, total in rows:
+        key, amount = (int(fiscal_year), int(month)), int(total)
+        effect = sign_of(Line(line)) * amount
+        if key[0] < first_year:
+            balance_before += effect
+            continue
+        movement[key] = movement.get(key, 0) + effect
+        if is_transfer:
+            continue
+        if line in _INCOME:
+            income[key] = income.get(key, 0) + amount
+        elif line in _EXPENSE:
+            expense[key] = expense.get(key, 0) + amount
+    if not movement:
+        return []
+    end = max(movement)
+    if to_year is not None:
+        end = min(end, (to_year, 12))
+    months: list[MonthFigures] = []
+    balance = balance_before
+    window: list[int] = []
+    for key in _calendar((first_year, 1), end):
+        balance += movement.get(key, 0)
+        window = [*window[-(TRAILING_MONTHS - 1) :], expense.get(key, 0)]
+        if key[0] < start_year:
+            continue
+        months.append(
+            MonthFigures(
+                year=key[0],
+                month=key[1],
+                income_subtotal_fen=income.get(key, 0),
+                expense_subtotal_fen=expense.get(key, 0),
+                closing_balance_fen=balance,
+                trailing_expense_fen=sum(window),
+                window_months=len(window),
+            )
+        )
+    return months
+
+
+def _calendar(start: tuple[int, int], end: tuple[int, int]) -> list[tuple[int, int]]:
+    """Every (year, month) from ``start`` to ``end``, both included."""
+    year, month = start
+    out: list[tuple[int, int]] = []
+    while (year, month) <= end:
+        out.append((year, month))
+        year, month = (year, month + 1) if month < 12 else (year + 1, 1)
+    return out
