@@ -324,7 +324,21 @@ class Fund(Aggregate, created_event_name="Opened"):
             )
         if year in self.closed_years:
             raise PostingRefused(f"{self.fund} {year} is already closed", field="year")
+        self.check_earlier_years_closed(year)
         self._trigger_chained(Fund.YearClosed, {"year": year})
+
+    def check_earlier_years_closed(self, year: int) -> None:
+        """Final accounts are approved year after year (决算逐年审批): a year is closed only
+        once every earlier year of the fund's books is, so that a closed year's opening
+        balance can move only through a restatement of an earlier closed year, which its
+        statement then shows (DOMAIN.md §7)."""
+        open_before = [y for y in range(self.first_year, year) if y not in self.closed_years]
+        if open_before:
+            raise PostingRefused(
+                f"{self.fund} {open_before[0]} is not closed yet: close the years in order, "
+                f"{open_before[0]} before {year}",
+                field="year",
+            )
 
     def record_enrolment(
         self, year: int, county: str, enrolled: int, *, correct: bool = False
@@ -346,6 +360,12 @@ class Fund(Aggregate, created_event_name="Opened"):
             )
         if not 0 <= enrolled <= MAX_ENROLLED:
             raise InvalidInput(f"enrolment must be 0 to {MAX_ENROLLED}", field="enrolled")
+        if year in self.closed_years:
+            raise PostingRefused(
+                f"{self.fund} {year} is closed: its enrolment, on which the subsidy due rests, "
+                "is final",
+                field="year",
+            )
         on_record = self.enrolment.get(enrolment_key(year, county))
         if on_record == enrolled:
             return False

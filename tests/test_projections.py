@@ -109,6 +109,9 @@ def app_url(app: App) -> str:
 
 def test_closed_year_restatement_and_views(app: App) -> None:
     app.ledger.post(posting("resident:140100 contribution 500.00 2024-11-02 C-1"))
+    with pytest.raises(PostingRefused, match="2023 is not closed yet: close the years in order"):
+        app.ledger.close_year(CITY, 2024, today=date(2025, 3, 1))
+    app.ledger.close_year(CITY, 2023, today=date(2025, 3, 1))
     app.ledger.close_year(CITY, 2024, today=date(2025, 3, 1))
     with pytest.raises(PostingRefused, match="closed"):
         app.ledger.post(posting("resident:140100 benefit 100.00 2024-12-31 B-LATE"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 from api.bootstrap import App, bootstrap_app
 from api.cli import app as cli
 from api.settings import Settings
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, PostingRefused
 from domain.funds import FundId
 from projections.policy import load_policy
 from projections.subsidies import LEVELS, level_shares, split_by_shares, subsidies_report
@@ -192,3 +193,23 @@ def test_cli_enrolment_and_subsidies(sqlite_url: str) -> None:
         "resident:140100,2024,10,670.00,central,0.600000,4020.00,1000.00,3020.00,0.00"
     )
     assert as_csv.stdout.splitlines()[-1].startswith("resident:140100,2024,10,670.00,total,")
+
+
+def test_enrolment_is_idempotent_corrected_explicitly_and_final_once_closed(fl: App) -> None:
+    fl.ledger.record_enrolment(CITY, 2024, "140105", 1000)
+    versions = len(list(fl.ledger.fund_events(CITY)))
+    fl.ledger.record_enrolment(CITY, 2024, "140105", 1000)
+    assert len(list(fl.ledger.fund_events(CITY))) == versions
+    with pytest.raises(PostingRefused, match="already has 1000 residents enrolled"):
+        fl.ledger.record_enrolment(CITY, 2024, "140105", 1200)
+    fl.ledger.record_enrolment(CITY, 2024, "140105", 1200, correct=True)
+    assert len(list(fl.ledger.fund_events(CITY))) == versions + 1
+    found = fl.ledger.find_fund(CITY)
+    assert found is not None
+    assert found.enrolled_in(2024, "140105") == 1200
+    fl.ledger.close_year(CITY, 2023, today=date(2025, 3, 1))
+    fl.ledger.close_year(CITY, 2024, today=date(2025, 3, 1))
+    with pytest.raises(PostingRefused, match="2024 is closed"):
+        fl.ledger.record_enrolment(CITY, 2024, "140105", 1300, correct=True)
+    with pytest.raises(PostingRefused, match="2024 is closed"):
+        fl.ledger.record_enrolment(CITY, 2024, "140106", 10)
