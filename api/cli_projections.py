@@ -11,6 +11,7 @@ from rich.table import Table
 
 from api.cli_common import DbOption, Format, err, open_app, out, settings_for
 from api.render import to_json
+from clearing.tables import rows_csv
 from domain.funds import FundId
 
 projections_app = typer.Typer(help="The read models: status and rebuild.", no_args_is_help=True)
@@ -18,7 +19,7 @@ projections_app = typer.Typer(help="The read models: status and rebuild.", no_ar
 
 @projections_app.command("status")
 def projections_status(
-    format: Annotated[Format, typer.Option("--format", help="table or json")] = Format.table,  # noqa: A002
+    format: Annotated[Format, typer.Option("--format", help="table, json or csv")] = Format.table,  # noqa: A002
     db: DbOption = None,
 ) -> None:
     """Each province's projection position, the head of its event log, and the lag."""
@@ -30,6 +31,9 @@ def projections_status(
     ]
     if format is Format.json:
         sys.stdout.write(to_json(rows) + "\n")
+        return
+    if format is Format.csv:
+        sys.stdout.write(rows_csv([{k: str(v) for k, v in row.items()} for row in rows]))
         return
     table = Table(title="projections")
     for column in ("province", "position", "head", "lag"):

@@ -66,8 +66,16 @@ def statement_csv(statement: dict[str, Any]) -> str:
             writer.writerow([side, key, value])
     writer.writerow(["balance", "current_surplus", statement["current_surplus"]])
     writer.writerow(["balance", "closing_balance", statement["closing_balance"]])
+    for key in ("restatements", "opening_balance_restatements"):
+        if key in statement:
+            writer.writerow(["balance", key, statement[key]])
     for key, value in statement["ratios"].items():
         writer.writerow(["ratio", key, "" if value is None else value])
+    for key in ("view", "as_of", "closed_at"):
+        if statement.get(key) is not None:
+            writer.writerow(["about", key, statement[key]])
+    for note in statement.get("notes", []):
+        writer.writerow(["note", "", note])
     for warning in statement.get("warnings", []):
         writer.writerow(["warning", warning["rule"], f"{warning['level']}: {warning['message']}"])
     return out.getvalue()

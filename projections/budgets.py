@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
@@ -191,11 +192,14 @@ def execution_rate(actual_fen: int, budget_fen: int) -> str | None:
     return str(value)
 
 
-def read_execution(db: ProjectionDB, fund: str, year: int) -> dict[str, Any]:
+def read_execution(
+    db: ProjectionDB, fund: str, year: int, *, today: date | None = None
+) -> dict[str, Any]:
     """Budget execution: actual against the current approved budget, line by line.
 
-    The actual figures are the statement read model's (restated view, cash basis). Before
-    the year is closed they are year to date, which a reader must keep in mind. The current
+    The actual figures are the statement read model's (restated view, cash basis). Until
+    the year is over they are year to date; once over but not closed they may still move
+    (late postings) until the final accounts are approved: the notes say which. The current
     surplus is shown without a rate: a ratio of two balances is no execution rate.
     """
     view = read_budget(db, fund, year)
@@ -224,7 +228,13 @@ def read_execution(db: ProjectionDB, fund: str, year: int) -> dict[str, Any]:
     ]
     notes = []
     if statement.closed_at is None:
-        notes.append(f"{year} is not closed: the actual figures are the year to date")
+        if year >= (today or date.today()).year:
+            notes.append(f"{year} is not over: the actual figures are the year to date")
+        else:
+            notes.append(
+                f"{year} is over but not closed: the actual figures may still change until "
+                "its final accounts are approved"
+            )
     return {
         "fund": fund,
         "year": year,

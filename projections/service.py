@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from domain.errors import DomainError
 from domain.funds import FundId
@@ -84,7 +84,8 @@ class ReadModels:
         province's own file when not given). The warnings are those of DOMAIN.md §3
         (:func:`statement_warnings`): a complete year is judged on its own figures, an
         incomplete one on the trailing 12 months, never on the year to date alone. "Complete"
-        is judged on ``today``, or, for an ``as_of`` statement, on the day of ``as_of``.
+        is judged on ``today``, or, for an ``as_of`` statement, on the day of ``as_of`` in
+        China Standard Time (the funds' fiscal calendar).
         """
         self.catch_up()
         db = self.for_province(fund.province).db
@@ -92,7 +93,7 @@ class ReadModels:
         policy = policy or load_policy(fund.province)
         statement.accumulated_balance_denominator = policy.accumulated_balance_denominator
         if today is None:
-            today = date.fromisoformat(as_of[:10]) if as_of else date.today()
+            today = china_date(as_of) if as_of else date.today()
         statement.warnings = statement_warnings(statement, policy, db=db, today=today)
         return statement
 
@@ -108,3 +109,15 @@ class ReadModels:
         for projector in self.projectors:
             projector.source.close()
             projector.db.close()
+
+
+CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
+"""The funds' fiscal calendar: a year ends at midnight in Beijing, not in UTC."""
+
+
+def china_date(moment: str) -> date:
+    """The calendar day in China of an ISO 8601 time (UTC when it names no offset)."""
+    parsed = datetime.fromisoformat(moment)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(CHINA_STANDARD_TIME).date()

@@ -148,10 +148,16 @@ class Statement:
             notes.append(
                 f"this year was restated after closing by {format_fen(self.restatements_fen)}"
             )
-        if self.opening_balance_transfers_fen:
+        if self.opening_balance_transfers_fen > 0:
             notes.append(
                 "balances of legacy funds merged in this year are added to the opening balance "
                 f"({format_fen(self.opening_balance_transfers_fen)}), not to income"
+            )
+        elif self.opening_balance_transfers_fen < 0:
+            notes.append(
+                "this fund's balance merged into another fund this year is taken from the "
+                f"opening balance ({format_fen(self.opening_balance_transfers_fen)}), not "
+                "counted as expense"
             )
         if self.accumulated_balance_denominator == "funds_raised":
             notes.append(

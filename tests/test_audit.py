@@ -76,6 +76,12 @@ def test_audit_verify_passes_then_finds_a_changed_projection_row(real_url: str) 
     rebuilt = runner.invoke(cli, ["projections", "rebuild", "--db", real_url])
     assert rebuilt.exit_code == 0
     assert runner.invoke(cli, ["audit", "verify", "--db", real_url]).exit_code == 0
+    status = runner.invoke(cli, ["projections", "status", "--format", "csv", "--db", real_url])
+    assert status.exit_code == 0, status.output
+    header, *rows = status.stdout.splitlines()
+    assert header == "province,position,head,lag"
+    assert rows
+    assert all(row.endswith(",0") for row in rows)
 
 
 def test_audit_verify_finds_a_changed_event(real_url: str) -> None:

@@ -453,6 +453,9 @@ def test_statement_csv(posted: str) -> None:
         ("ratio", "current_surplus_rate"): "0.020326",
         ("ratio", "accumulated_balance_rate"): "0.510326",
         ("ratio", "months_of_coverage"): "6.2510",
+        ("balance", "restatements"): "0.00",
+        ("balance", "opening_balance_restatements"): "0.00",
+        ("about", "view"): "restated",
     }
     assert cells == expected
     result = ok(

@@ -129,6 +129,8 @@ def test_legacy_merge_is_booked_against_opening_balance(ledger: Ledger) -> None:
     assert merged["closing_balance"] == "5100.00"
     assert legacy["expense"]["transfer_out"] == "0.00"
     assert legacy["closing_balance"] == "0.00"
+    assert any("added to the opening balance (5000.00)" in n for n in merged["notes"])
+    assert any("merged into another fund" in n and "(-5000.00)" in n for n in legacy["notes"])
 
 
 def test_import_with_a_bad_row_writes_nothing(ledger: Ledger) -> None:

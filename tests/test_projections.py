@@ -22,6 +22,7 @@ from domain.lines import EXPENSE_LINES, INCOME_LINES, INTER_LEVEL_EXPENSE, INTER
 from domain.money import parse_yuan
 from domain.postings import Posting
 from projections.decode import utc_text
+from projections.service import china_date
 from projections.statement import fold_statement
 from tests.conftest import postgres_schema, require_postgres
 from tests.scenario import CITY, CITY2, PROVINCE_ADJUSTMENT, posting
@@ -341,3 +342,15 @@ def run_history(app: App, history: list[tuple[str, Posting]]) -> None:
         except (PostingRefused, InvalidInput):
             continue
         app.read_models.catch_up()
+
+
+@pytest.mark.parametrize(
+    ("moment", "day"),
+    [
+        ("2025-01-01T06:00:00+08:00", date(2025, 1, 1)),
+        ("2024-12-31T22:00:00+00:00", date(2025, 1, 1)),
+        ("2024-12-31T15:59:59+00:00", date(2024, 12, 31)),
+    ],
+)
+def test_as_of_completeness_follows_the_day_in_china(moment: str, day: date) -> None:
+    assert china_date(moment) == day
