@@ -70,7 +70,10 @@ def open_app(settings: Settings, *, create: bool = False) -> Iterator[App]:
             problem(f"row {row.index + 1}: {row.error.field or 'row'}: {row.error.message}")
         raise typer.Exit(2) from None
     except DomainError as error:
-        problem(f"{error.field + ': ' if error.field else ''}{error.message}")
+        for line in error.problems or (
+            f"{error.field + ': ' if error.field else ''}{error.message}",
+        ):
+            problem(line)
         raise typer.Exit(2) from None
     finally:
         if app is not None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from domain.errors import InvalidInput
 from domain.lines import EXPENSE_LINES, INCOME_LINES, Line
+from projections.policy import validation_problems
 
 Rate = Decimal
 
@@ -125,9 +126,8 @@ def parse_policy(text: str, source: str) -> ClearingPolicy:
     try:
         return ClearingPolicy.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "policy"
-        raise InvalidInput(f"{source}: {where}: {first['msg']}", field="policy") from None
+        problems = validation_problems(source, error)
+        raise InvalidInput("; ".join(problems), field="policy", problems=problems) from None
 
 
 def load_policy(province: str, year: int, path: Path | None = None) -> ClearingPolicy:

@@ -9,10 +9,14 @@ from __future__ import annotations
 class DomainError(Exception):
     """A request the ledger refuses. ``field`` names the input at fault, when there is one."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, problems: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.problems = problems
+        """Each problem on its own, when there are several (the CLI prints one per line)."""
 
 
 class InvalidInput(DomainError):

@@ -249,7 +249,8 @@ def parse_policy(text: str, source: str) -> Policy:
     """A policy from TOML text; ``source`` names the file in every message.
 
     Raises:
-        InvalidInput: ``source: key.path: reason`` for each problem, joined by ``; ``.
+        InvalidInput: ``source: key.path: reason`` for each problem (``problems``; the
+            message joins them with ``; ``).
     """
     try:
         data = tomllib.loads(text)
@@ -258,8 +259,20 @@ def parse_policy(text: str, source: str) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as error:
-        problems = [_problem(source, e["loc"], e["msg"]) for e in error.errors()]
-        raise InvalidInput("; ".join(problems), field="policy") from None
+        problems = validation_problems(source, error)
+        raise InvalidInput("; ".join(problems), field="policy", problems=problems) from None
+
+
+def validation_problems(source: str, error: ValidationError) -> tuple[str, ...]:
+    """``source: key.path: reason`` for each problem of a policy file, leaving out a problem
+    of a whole table or list when one of its own entries is named (pydantic reports both)."""
+    found = error.errors()
+    locs = [tuple(e["loc"]) for e in found]
+    return tuple(
+        _problem(source, e["loc"], e["msg"])
+        for e, loc in zip(found, locs, strict=True)
+        if not any(other != loc and other[: len(loc)] == loc for other in locs)
+    )
 
 
 def _problem(source: str, loc: tuple[int | str, ...], message: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
 import psycopg
 import pytest
@@ -101,3 +102,46 @@ def test_audit_verify_finds_a_changed_event(real_url: str) -> None:
     result = CliRunner().invoke(cli, ["audit", "verify", "--db", real_url])
     assert result.exit_code == 1
     assert "resident:140100 version 3: chain_hash does not match" in result.output
+
+
+def test_audit_verify_replays_closes_restatements_and_enrolment(real_url: str) -> None:
+    populate(real_url)
+    app = bootstrap_app(Settings(database_url=real_url))
+    try:
+        app.ledger.record_enrolment(CITY, 2025, "140105", 1000)
+        app.ledger.record_enrolment(CITY, 2025, "140105", 1200, correct=True)
+        app.ledger.close_year(CITY, 2024, today=date(2025, 3, 1))
+        app.ledger.post(
+            posting("resident:140100 benefit/inpatient 7.00 2024-12-30 B-LATE"), restate=True
+        )
+        report = audit(app.ledger, app.read_models)
+        assert report.ok, report.findings
+    finally:
+        app.close()
+    execute(real_url, "UPDATE fl_enrolment SET enrolled = 1300 WHERE enrolled = 1200")
+    execute(real_url, "UPDATE fl_closes SET closed_at = '2000-01-01T00:00:00.000000+00:00'")
+    result = CliRunner().invoke(cli, ["audit", "verify", "--db", real_url])
+    assert result.exit_code == 1
+    assert "resident:140100 2025: enrolment of 140105 is 1300 in the read model but 1200" in (
+        result.output
+    )
+    assert "resident:140100 2024: closed at 2000-01-01T00:00:00.000000+00:00 in the read model" in (
+        result.output
+    )
+    assert "resident:140100 2024 as closed: closing_balance is 1000.00 in the read model but " in (
+        result.output
+    )
+    assert "2 funds, 10 events, 3 statements checked: 11 finding(s)" in result.output
+
+
+def test_audit_verify_still_checks_a_fund_whose_opening_was_removed(real_url: str) -> None:
+    populate(real_url)
+    execute(
+        real_url,
+        "DELETE FROM ledger_140000_events WHERE originator_version = 1 "
+        f"AND originator_id = '{CITY.aggregate_id.hex}'",
+    )
+    result = CliRunner().invoke(cli, ["audit", "verify", "--db", real_url])
+    assert result.exit_code == 1
+    assert "resident:140100 version 2: version 2 follows 0: events are missing" in result.output
+    assert "resident:140100: its first event is not the fund's opening" in result.output

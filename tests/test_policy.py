@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from clearing.policy import parse_policy as parse_clearing_policy
 from domain.errors import InvalidInput
 from domain.funds import Scheme
 from domain.lines import Line
@@ -140,3 +141,16 @@ def test_several_problems_are_all_named() -> None:
         parse_policy(text, "140000.toml")
     assert "warnings.bands.1.level" in caught.value.message
     assert "subsidy.remainder" in caught.value.message
+    assert len(caught.value.problems) == 2
+    assert caught.value.problems[0].startswith("140000.toml: warnings.bands.1.level: ")
+    assert caught.value.problems[1].startswith("140000.toml: subsidy.remainder: ")
+
+
+def test_a_clearing_policy_names_every_problem() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_clearing_policy('name = "x"\nversion = 1\n', "mine.toml")
+    assert caught.value.problems[:3] == (
+        "mine.toml: version: Input should be a valid string",
+        "mine.toml: province: Field required",
+        "mine.toml: effective_year: Field required",
+    )

@@ -381,6 +381,17 @@ def test_cli_policy_file_errors_name_the_key(cli_db: str, tmp_path: Path) -> Non
     result = run("ratios", "--year", "2024", "--policy", str(bad), "--db", cli_db)
     assert result.exit_code == 2
     assert f"{bad}: warnings.bands.1.level:" in result.stderr
+    two = text.replace('level = "orange"', 'level = "purple"', 1).replace(
+        'label = "low"', 'label = "low"\nmisspelt = 1', 1
+    )
+    bad.write_text(two, "utf-8")
+    result = run("ratios", "--year", "2024", "--policy", str(bad), "--db", cli_db)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{bad}: warnings.bands.1.level: Input should be 'red', 'orange', 'yellow', 'blue' "
+        "or 'green'",
+        f"{bad}: warnings.bands.1.misspelt: Extra inputs are not permitted",
+    ]
 
 
 def test_cli_xlsx(cli_db: str, tmp_path: Path) -> None:
