@@ -31,6 +31,7 @@ from domain.funds import FundId
 from domain.ledger_service import ImportReport, RowErrors
 from domain.money import format_fen, parse_yuan
 from domain.postings import Posting
+from projections.policy import load_policy
 
 app = typer.Typer(
     help="fundledger: the ledger and clearing house of resident medical-insurance funds.",
@@ -151,14 +152,20 @@ def statement(
     view: Annotated[View, typer.Option("--view", help="restated or as_closed")] = View.restated,
     format: cli_exports.StatementFormatOption = cli_exports.StatementFormat.table,  # noqa: A002
     output: cli_exports.OutputOption = None,
+    policy: cli_ratios.PolicyOption = None,
     db: DbOption = None,
 ) -> None:
-    """The fund's statement for a year (DOMAIN.md §2) with its ratios (§3); xlsx to a file."""
+    """The fund's statement for a year (DOMAIN.md §2) with its ratios and warnings (§3)."""
     with open_app(settings_for(db)) as fl:
         cutoff = parse_as_of(as_of)
         target = cli_exports.xlsx_target(format, output)
+        fund_id = FundId.parse(fund)
         data = fl.read_models.statement(
-            FundId.parse(fund), year, view=view.value, as_of=cutoff
+            fund_id,
+            year,
+            view=view.value,
+            as_of=cutoff,
+            policy=None if policy is None else load_policy(fund_id.province, policy),
         ).to_json()
         if target is not None:
             cli_exports.write_statement(data, target)

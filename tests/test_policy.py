@@ -36,6 +36,9 @@ def test_shanxi() -> None:
     assert policy.warnings.deficit is not None
     assert policy.warnings.deficit.level is WarningLevel.RED
     assert policy.warnings.minimum_months is None
+    cap = policy.warnings.legacy_cap
+    assert cap is not None
+    assert (cap.share_of_funds_raised, cap.level) == (Decimal("0.25"), WarningLevel.ORANGE)
     assert policy.budget.permitted_expense_lines == (
         Line.BENEFIT, Line.CRITICAL_ILLNESS, Line.TRANSFER_OUT, Line.TO_UPPER, Line.TO_LOWER,
     )  # fmt: skip

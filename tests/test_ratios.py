@@ -411,3 +411,22 @@ def test_policy_is_frozen() -> None:
     with pytest.raises(ValueError, match="frozen"):
         SHANXI.name = "x"
     assert isinstance(SHANXI, Policy)
+
+
+def test_cli_statement_follows_a_policy_file(cli_db: str, tmp_path: Path) -> None:
+    mine = tmp_path / "mine.toml"
+    text = (Path(__file__).parents[1] / "projections/policies/140000.toml").read_text("utf-8")
+    mine.write_text(text.replace('= "income_subtotal"', '= "funds_raised"', 1), "utf-8")
+    shipped = run("statement", "resident:140100", "--year", "2024", "--format", "json",
+                  "--db", cli_db)  # fmt: skip
+    assert shipped.exit_code == 0, shipped.output
+    assert not any("funds raised" in n for n in json.loads(shipped.stdout)["notes"])
+    result = run("statement", "resident:140100", "--year", "2024", "--format", "json",
+                 "--policy", str(mine), "--db", cli_db)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert any("funds raised" in n for n in json.loads(result.stdout)["notes"])
+    mine.write_text(text.replace('level = "orange"', 'level = "purple"', 1), "utf-8")
+    bad = run("statement", "resident:140100", "--year", "2024", "--policy", str(mine),
+              "--db", cli_db)  # fmt: skip
+    assert bad.exit_code == 2
+    assert f"{mine}: warnings.bands.1.level:" in bad.stderr
