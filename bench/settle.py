@@ -7,7 +7,9 @@ times, in one run:
 2. a draft of that province (computed and recorded; a repeat computes and records nothing);
 3. a draft of every province, one after another (the nation);
 4. for comparison, raw psycopg 3 reading the same inputs of one province with one SQL query
-   (every pool's sums per line for the year and before it, the grades and the county plans).
+   (every pool's sums per line for the year and before it, the grades and the county plans);
+5. on PostgreSQL, in a second schema, the store ``fundledger demo`` builds (Shanxi's 11 city
+   pools, 2022-2025): a dry run and a draft of its latest year, as the demo's officer runs them.
 
     python bench/settle.py [--db postgresql://postgres@127.0.0.1:5432/test] [--pools 15]
 
@@ -42,6 +44,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 import psycopg  # noqa: E402
 
 from api.bootstrap import App, bootstrap_app  # noqa: E402
+from api.demo import run_demo  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from clearing import settlement  # noqa: E402
 from clearing.levy import levy_plan, post_levies  # noqa: E402
@@ -248,6 +251,32 @@ def main() -> None:
         app.close()
         if postgres and not args.keep:
             with psycopg.connect(args.db, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    if postgres:
+        demo_province(args.db, args.runs, keep=args.keep)
+
+
+def demo_province(db: str, runs: int, *, keep: bool) -> None:
+    """Part 5: the demo's own province, built by ``run_demo``, settled for its latest year."""
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    app = bootstrap_app(Settings(database_url=f"{db}?schema={schema}"))
+    try:
+        app.init()
+        summary = run_demo(app.ledger)
+        year = summary.latest_year
+        app.read_models.catch_up()
+        dry = timed(lambda: settlement.dry_run(app, ONE, year), runs)
+        first = timed(lambda: settlement.draft(app, ONE, year, "bench"), 1)
+        again = timed(lambda: settlement.draft(app, ONE, year, "bench"), runs)
+        print(f"demo store ({summary.posted:,} postings), {ONE} {year}: dry run {figures(dry)}")
+        print(f"demo store, draft: first (recorded) {first[0] * 1000:.0f} ms; "
+              f"repeat (unchanged) {figures(again)}")  # fmt: skip
+    finally:
+        app.close()
+        if not keep:
+            with psycopg.connect(db, autocommit=True) as conn:
                 conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
