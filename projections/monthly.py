@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.errors import FundNotRegistered, InvalidInput
+from domain.errors import InvalidInput
 from domain.lines import EXPENSE_LINES, INCOME_LINES, Line, sign_of
 from projections.db import ProjectionDB
-from projections.queries import FAR_FUTURE
+from projections.queries import FAR_FUTURE, registration
 from projections.ratios import months_of_coverage
 
 TRAILING_MONTHS = 12
@@ -73,14 +73,7 @@ def monthly_figures(
     are neither income nor expense.
     """
     cutoff = as_of or FAR_FUTURE
-    found = db.query(
-        "SELECT first_year, opening_balance_fen FROM fl_funds "
-        "WHERE fund = %s AND recorded_at <= %s",
-        (fund, cutoff),
-    )
-    if not found:
-        raise FundNotRegistered(f"{fund} is not registered", field="fund")
-    first_year, opening_fen = int(found[0][0]), int(found[0][1])
+    first_year, opening_fen = registration(db, fund, as_of)
     start_year = first_year if from_year is None else from_year
     if start_year < first_year:
         raise InvalidInput(

@@ -18,21 +18,30 @@ View = Literal["restated", "as_closed"]
 FAR_FUTURE = "9999-12-31T23:59:59.999999+00:00"
 
 
-def read_statement(
-    db: ProjectionDB, fund: str, year: int, *, view: View = "restated", as_of: str | None = None
-) -> Statement:
-    """The statement of ``fund`` for ``year`` from the read model."""
-    cutoff = as_of or FAR_FUTURE
+def registration(db: ProjectionDB, fund: str, as_of: str | None = None) -> tuple[int, int]:
+    """The fund's first year and opening balance (fen) as registered, as of ``as_of``.
+
+    Raises:
+        FundNotRegistered: the fund was not registered (by then).
+    """
     found = db.query(
         "SELECT first_year, opening_balance_fen FROM fl_funds "
         "WHERE fund = %s AND recorded_at <= %s",
-        (fund, cutoff),
+        (fund, as_of or FAR_FUTURE),
     )
     if not found:
         raise FundNotRegistered(
             f"{fund} is not registered" + (f" as of {as_of}" if as_of else ""), field="fund"
         )
-    first_year, opening_fen = int(found[0][0]), int(found[0][1])
+    return int(found[0][0]), int(found[0][1])
+
+
+def read_statement(
+    db: ProjectionDB, fund: str, year: int, *, view: View = "restated", as_of: str | None = None
+) -> Statement:
+    """The statement of ``fund`` for ``year`` from the read model."""
+    cutoff = as_of or FAR_FUTURE
+    first_year, opening_fen = registration(db, fund, as_of)
     if year < first_year:
         raise InvalidInput(f"{fund} keeps its books from {first_year}, not {year}", field="year")
     closed = db.query(
