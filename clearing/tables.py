@@ -14,6 +14,7 @@ from clearing.levy import LevyPlan
 from clearing.report import MONEY_FIELDS, SettlementView, main_rule
 from clearing.settlement import WhatIf
 from domain.money import format_fen
+from domain.money import format_fen_grouped as thousands
 
 HEADINGS = {
     "income": "income", "expense": "expense", "levy": "levy", "gap": "gap",
@@ -75,14 +76,6 @@ def rule_label(pool: dict[str, Any]) -> str:
         ("sequential", "own balance first (Art. 38)"),
     )
     return next((label for prefix, label in labels if rule.startswith(prefix)), rule)
-
-
-def thousands(fen: int) -> str:
-    """Yuan with two decimals and thousands separators, e.g. ``1,234,567.89`` (exact)."""
-    text = format_fen(fen)
-    sign = "-" if text.startswith("-") else ""
-    whole, _, cents = text.lstrip("-").partition(".")
-    return f"{sign}{int(whole):,}.{cents}"
 
 
 def print_allocation(view: SettlementView, console: Console, note: str = "") -> None:

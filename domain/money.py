@@ -57,3 +57,12 @@ def format_fen(amount_fen: int) -> str:
     sign = "-" if amount_fen < 0 else ""
     whole, fen = divmod(abs(amount_fen), FEN_PER_YUAN)
     return f"{sign}{whole}.{fen:02d}"
+
+
+def format_fen_grouped(amount_fen: int) -> str:
+    """Format integer fen as yuan with thousands separators, e.g. ``1,234,567.89`` (exact),
+    for tables people read; files and JSON keep :func:`format_fen`."""
+    text = format_fen(amount_fen)
+    sign = "-" if text.startswith("-") else ""
+    whole, _, fen = text.lstrip("-").partition(".")
+    return f"{sign}{int(whole):,}.{fen}"

@@ -26,13 +26,13 @@ from api.demo.split import split_even, split_exact
 from api.demo.standards import LATEST_YEAR, YEARS, subsidy_due
 from api.settings import Settings
 from clearing import settlement
-from clearing.tables import thousands
 from domain.errors import InvalidInput
 from domain.fund import Fund
 from domain.funds import FundId, Scheme
 from domain.ledger_service import Ledger
 from domain.lines import Level, Line, Purpose
 from domain.money import format_fen, parse_yuan
+from domain.money import format_fen_grouped as thousands
 from domain.postings import MAX_REFERENCE_LENGTH
 from domain.regions import contains
 from projections.statement import fold_statement, statement_for

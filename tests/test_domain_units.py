@@ -18,6 +18,7 @@ from domain.lines import Level, Line, Purpose
 from domain.money import (
     MAX_FEN_EXCLUSIVE,
     format_fen,
+    format_fen_grouped,
     parse_positive_yuan,
     parse_yuan,
 )
@@ -648,3 +649,11 @@ def test_every_refusal_is_a_domain_error_with_a_message() -> None:
     error = refusal(check_inter_level_direction, Line.TO_UPPER, CITY, CITY2)
     assert isinstance(error, DomainError)
     assert str(error) == error.message
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"),
+    [(0, "0.00"), (5, "0.05"), (123456789, "1,234,567.89"), (-100000001, "-1,000,000.01")],
+)
+def test_format_fen_grouped(fen: int, text: str) -> None:
+    assert format_fen_grouped(fen) == text

@@ -12,15 +12,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
-from domain.money import format_fen
-
-
-def yuan(amount_fen: int) -> str:
-    """Yuan with two decimals and thousands separators, e.g. ``1,234,567.89``."""
-    text = format_fen(amount_fen)
-    sign = "-" if text.startswith("-") else ""
-    whole, _, fen = text.lstrip("-").partition(".")
-    return f"{sign}{int(whole):,}.{fen}"
+from domain.money import format_fen_grouped as yuan
 
 
 @dataclass(frozen=True)
