@@ -188,9 +188,8 @@ class ProvinceLedger(Application[UUID]):
             outcome = batch.stage(0, posting)
             if outcome.status == "duplicate":
                 return outcome
-            events = [e for row_events, _ in batch.staged_events() for e in row_events]
             try:
-                self._save_staged(events, list(batch.funds.values()), batch.new_vouchers)
+                self._save_staged(batch)
             except IntegrityError:
                 self.forget_cached(f.id for f in batch.funds.values())
                 continue
@@ -200,30 +199,19 @@ class ProvinceLedger(Application[UUID]):
             "nothing was written: post again"
         )
 
-    def _save_staged(self, events: list[Any], funds: list[Fund], vouchers: list[Voucher]) -> None:
-        """The library's ``save`` for events already taken from their funds, in one save.
+    def _save_staged(self, batch: _Batch) -> None:
+        """The library's ``save`` for a batch's staged events, in one save.
 
         As ``save`` does: record, cache the funds, notify. Unlike it: no runtime protocol check
-        per object, and a fund that passed a snapshot boundary is snapshotted as it is in
-        memory (it is exactly what was written) instead of replayed from the store.
+        per object, and the funds that passed a snapshot boundary are snapshotted as they are
+        in memory (:meth:`_snapshot_passed`) instead of replayed from the store.
         """
         processing: ProcessingEvent[UUID] = ProcessingEvent()
-        processing.events.extend(events)
-        processing.aggregates.update((f.id, f) for f in funds)
-        processing.saved_kwargs["vouchers"] = vouchers
+        processing.events.extend(e for row_events, _ in batch.staged_events() for e in row_events)
+        processing.aggregates.update((f.id, f) for f in batch.funds.values())
+        processing.saved_kwargs["vouchers"] = batch.new_vouchers
         recordings = self._record(processing)
-        if self.snapshots is not None:
-            written: dict[UUID, int] = {}
-            for event in events:
-                written[event.originator_id] = written.get(event.originator_id, 0) + 1
-            self.snapshots.put(
-                [
-                    Fund.Snapshot.take(f)
-                    for f in funds
-                    if f.version // SNAPSHOT_INTERVAL
-                    > (f.version - written.get(f.id, 0)) // SNAPSHOT_INTERVAL
-                ]
-            )
+        self._snapshot_passed(batch)
         self._notify(recordings)
 
     def post_atomically(
@@ -322,18 +310,29 @@ class ProvinceLedger(Application[UUID]):
         progress(len(staged))
 
     def _after_bulk_write(self, batch: _Batch) -> None:
-        """Cache the written funds and snapshot those that passed a snapshot boundary.
+        """Cache the written funds and snapshot those that passed a snapshot boundary."""
+        cache = self.repository.cache
+        if cache is not None:
+            for fund in batch.funds.values():
+                cache.put(fund.id, fund)
+        self._snapshot_passed(batch)
+
+    def _snapshot_passed(self, batch: _Batch) -> None:
+        """Snapshot each written fund whose version passed a multiple of the snapshot interval.
 
         The funds in memory are exactly what was written (their events were collected when
         staged), so they are snapshotted as they are, without reading their history back.
         """
-        cache = self.repository.cache
-        for fund in batch.funds.values():
-            if cache is not None:
-                cache.put(fund.id, fund)
-            last_boundary = fund.version // SNAPSHOT_INTERVAL * SNAPSHOT_INTERVAL
-            if last_boundary > batch.loaded_versions[fund.id] and self.snapshots is not None:
-                self.snapshots.put([Fund.Snapshot.take(fund)])
+        if self.snapshots is None:
+            return
+        taken = [
+            Fund.Snapshot.take(fund)
+            for fund in batch.funds.values()
+            if fund.version // SNAPSHOT_INTERVAL * SNAPSHOT_INTERVAL
+            > batch.loaded_versions[fund.id]
+        ]
+        if taken:
+            self.snapshots.put(taken)
 
 
 @dataclass(frozen=True)

@@ -160,8 +160,7 @@ class Ledger:
             errors.extend(RowError(indices[e.index], e.error) for e in batch_errors)
             staged.append((code, indices, ledger, batch))
         if errors or dry_run:
-            for _, _, ledger, batch in staged:
-                ledger.forget_cached(f.id for f in batch.funds.values())
+            self._forget_staged(staged)
         if errors:
             raise RowErrors(sorted(errors, key=lambda e: e.index))
         if dry_run:
