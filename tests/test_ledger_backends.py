@@ -10,6 +10,7 @@ from domain.errors import (
     PostingRefused,
     ReferenceConflict,
 )
+from domain.ledger import SNAPSHOT_INTERVAL
 from domain.ledger_service import Ledger, RowErrors
 from projections.statement import statement_for
 from tests.scenario import (
@@ -177,3 +178,28 @@ def test_chain_is_intact_after_postings(ledger: Ledger) -> None:
     assert [link.version for link in links] == [1, 2]
     assert all(link.ok for link in links)
     assert links[1].event.prev_hash == links[0].event.chain_hash
+
+
+def test_a_fund_is_snapshotted_at_each_interval_by_single_and_bulk_writes(ledger: Ledger) -> None:
+    open_funds(ledger)
+    province = ledger.province(CITY.province)
+
+    def latest_snapshot() -> tuple[int, str] | None:
+        found = list(province.snapshots.get(CITY.aggregate_id, desc=True, limit=1))
+        return (found[0].originator_version, found[0].state["last_hash"]) if found else None
+
+    def hash_at(version: int) -> str:
+        return str(list(ledger.fund_events(CITY))[version - 1].chain_hash)
+
+    for i in range(SNAPSHOT_INTERVAL - 2):  # versions 2 .. interval - 1: no boundary passed
+        ledger.post(posting(f"resident:140100 interest 0.01 2024-01-01 I-{i}"))
+    assert latest_snapshot() is None
+    ledger.post(posting("resident:140100 interest 0.01 2024-01-01 I-AT"))  # version = interval
+    assert latest_snapshot() == (SNAPSHOT_INTERVAL, hash_at(SNAPSHOT_INTERVAL))
+    ledger.import_postings(
+        [
+            posting(f"resident:140100 interest 0.01 2024-01-02 J-{i}")
+            for i in range(SNAPSHOT_INTERVAL + 10)
+        ]
+    )  # versions interval + 1 .. 2 × interval + 10: one boundary passed inside the import
+    assert latest_snapshot() == (2 * SNAPSHOT_INTERVAL + 10, hash_at(2 * SNAPSHOT_INTERVAL + 10))
