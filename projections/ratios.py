@@ -26,6 +26,14 @@ def current_surplus_rate(income_subtotal_fen: int, expense_subtotal_fen: int) ->
     return _ratio(income_subtotal_fen - expense_subtotal_fen, income_subtotal_fen, RATE_PLACES)
 
 
+def balance_rate_denominator(
+    choice: str, *, income_subtotal_fen: int, funds_raised_fen: int
+) -> int:
+    """The accumulated balance rate's denominator as a policy chooses it (DOMAIN.md §3):
+    ``funds_raised`` (contribution + subsidy), else the income subtotal."""
+    return funds_raised_fen if choice == "funds_raised" else income_subtotal_fen
+
+
 def accumulated_balance_rate(closing_balance_fen: int, denominator_fen: int) -> str | None:
     """累计结余率 = closing balance / denominator (the income subtotal by default)."""
     return _ratio(closing_balance_fen, denominator_fen, RATE_PLACES)

@@ -248,8 +248,7 @@ def statement_warnings(
         expense_subtotal_fen=statement.expense_subtotal_fen,
         income_total_fen=statement.income_total_fen,
         expense_total_fen=statement.expense_total_fen,
-        funds_raised_fen=statement.line(Line.CONTRIBUTION.value)
-        + statement.line(Line.SUBSIDY.value),
+        funds_raised_fen=statement.funds_raised_fen,
         closing_balance_fen=statement.closing_balance_fen,
     )
     trailing = None

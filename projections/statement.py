@@ -26,7 +26,12 @@ from domain.lines import (
     Purpose,
 )
 from domain.money import format_fen
-from projections.ratios import accumulated_balance_rate, current_surplus_rate, months_of_coverage
+from projections.ratios import (
+    accumulated_balance_rate,
+    balance_rate_denominator,
+    current_surplus_rate,
+    months_of_coverage,
+)
 
 
 @dataclass
@@ -76,9 +81,11 @@ class Statement:
     @property
     def balance_rate_denominator_fen(self) -> int:
         """The accumulated balance rate's denominator (:attr:`accumulated_balance_denominator`)."""
-        if self.accumulated_balance_denominator == "funds_raised":
-            return self.funds_raised_fen
-        return self.income_subtotal_fen
+        return balance_rate_denominator(
+            self.accumulated_balance_denominator,
+            income_subtotal_fen=self.income_subtotal_fen,
+            funds_raised_fen=self.funds_raised_fen,
+        )
 
     @property
     def current_surplus_fen(self) -> int:

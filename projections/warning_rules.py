@@ -15,7 +15,12 @@ from typing import Any
 from domain.funds import FundId
 from domain.money import format_fen
 from projections.policy import Band, Policy, WarningLevel
-from projections.ratios import accumulated_balance_rate, current_surplus_rate, months_of_coverage
+from projections.ratios import (
+    accumulated_balance_rate,
+    balance_rate_denominator,
+    current_surplus_rate,
+    months_of_coverage,
+)
 
 FIGURE_KEYS = (
     "income_subtotal",
@@ -48,9 +53,11 @@ class Figures:
 
     def denominator_fen(self, policy: Policy) -> int:
         """The accumulated balance rate's denominator the policy asks for."""
-        if policy.accumulated_balance_denominator == "funds_raised":
-            return self.funds_raised_fen
-        return self.income_subtotal_fen
+        return balance_rate_denominator(
+            policy.accumulated_balance_denominator,
+            income_subtotal_fen=self.income_subtotal_fen,
+            funds_raised_fen=self.funds_raised_fen,
+        )
 
     def months_exact(self) -> Fraction | None:
         """Months of coverage, exact (None when nothing was spent)."""

@@ -188,6 +188,8 @@ def test_the_legacy_ncms_cap_applies_to_ncms_funds_only(fl: App) -> None:
     assert ncms["closing_balance"] == "250000.00"
     assert ncms["accumulated_balance_rate"] == "0.625000"
     assert ncms["accumulated_balance_denominator"] == "funds_raised"
+    statement = fl.read_models.statement(NCMS, 2024).to_json()
+    assert statement["ratios"]["accumulated_balance_rate"] == "0.625000"  # not 250/410
     assert ncms["months_of_coverage"] == "8.3333"
     assert ncms["warning_level"] == "orange"
     assert [w["rule"] for w in ncms["warnings"]] == ["legacy_cap"]
