@@ -17,10 +17,10 @@ import orjson
 from domain.fund import Fund
 from domain.funds import FundId
 from domain.ledger_service import Ledger
-from projections.db import ProjectionDB
 from projections.decode import utc_text
 from projections.service import ReadModels
 from projections.statement import fold_statement
+from projections.subsidies import enrolment_records
 
 COMPARED = (
     "opening_balance",
@@ -76,17 +76,6 @@ def registered_funds(ledger: Ledger, read_models: ReadModels, provinces: list[st
     return [FundId.parse(f) for f in sorted(funds)]
 
 
-def enrolment_on_record(db: ProjectionDB, fund: str) -> dict[tuple[int, str], int]:
-    """The read model's latest enrolment per (year, county) of a fund."""
-    rows = db.query(
-        "SELECT e.year, e.county, e.enrolled FROM fl_enrolment e WHERE e.fund = %s "
-        "AND e.notification_id = (SELECT max(x.notification_id) FROM fl_enrolment x "
-        "WHERE x.fund = e.fund AND x.year = e.year AND x.county = e.county)",
-        (fund,),
-    )
-    return {(int(year), str(county)): int(enrolled) for year, county, enrolled in rows}
-
-
 def _replayed_enrolment(events: list[object]) -> dict[tuple[int, str], int]:
     found: dict[tuple[int, str], int] = {}
     for event in events:
@@ -124,7 +113,8 @@ def audit(ledger: Ledger, read_models: ReadModels) -> AuditReport:
             statements += 1
             findings.extend(_check_year(read_models, fund, year, decoded, closes.get(year)))
         db = read_models.for_province(fund.province).db
-        projected, replayed = enrolment_on_record(db, str(fund)), _replayed_enrolment(decoded)
+        projected = {(y, c): n for (_, y, c), n in enrolment_records(db, fund=str(fund)).items()}
+        replayed = _replayed_enrolment(decoded)
         for year, county in sorted(set(projected) | set(replayed)):
             seen, expected = projected.get((year, county)), replayed.get((year, county))
             if seen != expected:

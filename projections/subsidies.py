@@ -117,19 +117,28 @@ class FundSubsidy:
         }
 
 
-def read_enrolment(db: ProjectionDB, year: int, fund: str | None = None) -> dict[str, int]:
-    """Residents enrolled per fund for ``year``: the sum over counties of each county's
-    latest record (a later record replaces an earlier one)."""
+def enrolment_records(
+    db: ProjectionDB, *, year: int | None = None, fund: str | None = None
+) -> dict[tuple[str, int, str], int]:
+    """Residents enrolled per (fund, year, county): each county's latest record (a later
+    record replaces an earlier one); only ``year``'s or ``fund``'s when given."""
     rows = db.query(
-        "SELECT e.fund, e.enrolled FROM fl_enrolment e "
-        "WHERE e.year = %s AND (CAST(%s AS TEXT) IS NULL OR e.fund = %s) "
+        "SELECT e.fund, e.year, e.county, e.enrolled FROM fl_enrolment e "
+        "WHERE (CAST(%s AS INTEGER) IS NULL OR e.year = %s) "
+        "AND (CAST(%s AS TEXT) IS NULL OR e.fund = %s) "
         "AND e.notification_id = (SELECT max(x.notification_id) FROM fl_enrolment x "
         "WHERE x.fund = e.fund AND x.year = e.year AND x.county = e.county)",
-        (year, fund, fund),
+        (year, year, fund, fund),
     )
+    return {(str(f), int(y), str(c)): int(n) for f, y, c, n in rows}
+
+
+def read_enrolment(db: ProjectionDB, year: int, fund: str | None = None) -> dict[str, int]:
+    """Residents enrolled per fund for ``year``: the sum over counties of each county's
+    latest record (:func:`enrolment_records`)."""
     enrolled: dict[str, int] = {}
-    for name, count in rows:
-        enrolled[name] = enrolled.get(name, 0) + int(count)
+    for (name, _, _), count in enrolment_records(db, year=year, fund=fund).items():
+        enrolled[name] = enrolled.get(name, 0) + count
     return enrolled
 
 
