@@ -31,7 +31,7 @@ from domain.budgets import (
 )
 from domain.errors import DomainError
 from domain.funds import FundId
-from domain.lines import Line
+from domain.lines import LINE_NAMES, Line
 from domain.money import format_fen, parse_yuan
 from projections.budgets import read_budget, read_execution
 from projections.policy import load_policy
@@ -42,13 +42,9 @@ budget_app = typer.Typer(
 )
 
 LABELS = {
-    "contribution": "基本医疗保险费收入", "subsidy": "财政补贴收入", "interest": "利息收入",
-    "other_income": "其他收入", "transfer_in": "转移收入", "from_upper": "上级补助收入",
-    "from_lower": "下级上解收入", "benefit": "基本医疗保险待遇支出",
-    "critical_illness": "大病保险支出", "other_expense": "其他支出", "transfer_out": "转移支出",
-    "to_lower": "补助下级支出", "to_upper": "上解上级支出", "subtotal": "小计", "total": "合计",
-    "current_surplus": "本年收支结余", "opening_balance": "上年结余",
-    "closing_balance": "年末滚存结余",
+    **{line.value: name for line, name in LINE_NAMES.items()},
+    "subtotal": "小计", "total": "合计", "current_surplus": "本年收支结余",
+    "opening_balance": "上年结余", "closing_balance": "年末滚存结余",
 }  # fmt: skip
 
 FundArg = Annotated[str, typer.Argument(help="scheme:region, e.g. resident:140100")]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import InvalidInput
+from domain.lines import LINE_NAMES as DOMAIN_LINE_NAMES
 from projections.monthly import MonthFigures
 from projections.policy import Band
 
@@ -42,19 +43,7 @@ LEVEL_COLOURS = {
 """Cell fills (and chart bands) for the warning levels."""
 
 LINE_NAMES = {
-    "contribution": "基本医疗保险费收入",
-    "subsidy": "财政补贴收入",
-    "interest": "利息收入",
-    "other_income": "其他收入",
-    "transfer_in": "转移收入",
-    "from_upper": "上级补助收入",
-    "from_lower": "下级上解收入",
-    "benefit": "基本医疗保险待遇支出",
-    "critical_illness": "大病保险支出",
-    "other_expense": "其他支出",
-    "transfer_out": "转移支出",
-    "to_lower": "补助下级支出",
-    "to_upper": "上解上级支出",
+    **{line.value: name for line, name in DOMAIN_LINE_NAMES.items()},
     "income.subtotal": "本年收入小计",
     "income.total": "本年收入合计",
     "expense.subtotal": "本年支出小计",

@@ -9,21 +9,39 @@ from enum import StrEnum
 
 
 class Line(StrEnum):
-    """A line of the resident-fund statement (收支预算表 / 决算表)."""
+    """A line of the resident-fund statement (收支预算表 / 决算表); :data:`LINE_NAMES` names it."""
 
-    CONTRIBUTION = "contribution"  # 基本医疗保险费收入
-    SUBSIDY = "subsidy"  # 财政补贴收入
-    INTEREST = "interest"  # 利息收入
-    OTHER_INCOME = "other_income"  # 其他收入
-    TRANSFER_IN = "transfer_in"  # 转移收入
-    FROM_UPPER = "from_upper"  # 上级补助收入
-    FROM_LOWER = "from_lower"  # 下级上解收入
-    BENEFIT = "benefit"  # 基本医疗保险待遇支出
-    CRITICAL_ILLNESS = "critical_illness"  # 大病保险支出
-    OTHER_EXPENSE = "other_expense"  # 其他支出
-    TRANSFER_OUT = "transfer_out"  # 转移支出
-    TO_LOWER = "to_lower"  # 补助下级支出
-    TO_UPPER = "to_upper"  # 上解上级支出
+    CONTRIBUTION = "contribution"
+    SUBSIDY = "subsidy"
+    INTEREST = "interest"
+    OTHER_INCOME = "other_income"
+    TRANSFER_IN = "transfer_in"
+    FROM_UPPER = "from_upper"
+    FROM_LOWER = "from_lower"
+    BENEFIT = "benefit"
+    CRITICAL_ILLNESS = "critical_illness"
+    OTHER_EXPENSE = "other_expense"
+    TRANSFER_OUT = "transfer_out"
+    TO_LOWER = "to_lower"
+    TO_UPPER = "to_upper"
+
+
+LINE_NAMES: dict[Line, str] = {
+    Line.CONTRIBUTION: "基本医疗保险费收入",
+    Line.SUBSIDY: "财政补贴收入",
+    Line.INTEREST: "利息收入",
+    Line.OTHER_INCOME: "其他收入",
+    Line.TRANSFER_IN: "转移收入",
+    Line.FROM_UPPER: "上级补助收入",
+    Line.FROM_LOWER: "下级上解收入",
+    Line.BENEFIT: "基本医疗保险待遇支出",
+    Line.CRITICAL_ILLNESS: "大病保险支出",
+    Line.OTHER_EXPENSE: "其他支出",
+    Line.TRANSFER_OUT: "转移支出",
+    Line.TO_LOWER: "补助下级支出",
+    Line.TO_UPPER: "上解上级支出",
+}
+"""Each line's name in the official statement layout (DOMAIN.md §2)."""
 
 
 class Level(StrEnum):
