@@ -179,10 +179,9 @@ class Ledger:
             except ConcurrentWrites as error:
                 self._forget_staged(staged[position + 1 :])
                 if written:
-                    error.message = (
+                    raise ConcurrentWrites(
                         f"{error.message}; provinces {', '.join(written)} were written in full"
-                    )
-                    error.args = (error.message,)
+                    ) from error
                 raise
             if refused:
                 self._forget_staged(staged[position + 1 :])
