@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 
 from api.bootstrap import App, bootstrap_app
 from api.cli import app as cli
-from api.cli_budget import permitted_expense_lines
+from api.cli.budget import permitted_expense_lines
 from api.settings import Settings
 from domain.budget import (
     Budget,

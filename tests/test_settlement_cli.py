@@ -18,7 +18,7 @@ from typer.testing import CliRunner, Result
 
 from api.bootstrap import bootstrap_app
 from api.cli import app as cli
-from api.cli_settle import dry_run_table
+from api.cli.settle import dry_run_table
 from api.settings import Settings
 from clearing import settlement
 from clearing.catch_up import instalment_dues

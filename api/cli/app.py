@@ -12,9 +12,13 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from api import cli_budget, cli_exports, cli_projections, cli_ratios, cli_settle
 from api.bootstrap import App
-from api.cli_common import (
+from api.cli import budget as cli_budget
+from api.cli import exports as cli_exports
+from api.cli import projections as cli_projections
+from api.cli import ratios as cli_ratios
+from api.cli import settle as cli_settle
+from api.cli.common import (
     DbOption,
     Format,
     View,

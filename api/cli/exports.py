@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli_common import DbOption, open_app, out, settings_for
+from api.cli.common import DbOption, open_app, out, settings_for
 from api.exports import fund_chart_png, statement_xlsx
 from domain.errors import InvalidInput
 from domain.funds import FundId

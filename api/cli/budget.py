@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from api.bootstrap import App
-from api.cli_common import DbOption, Format, FormatOption, open_app, out, problem, settings_for
+from api.cli.common import DbOption, Format, FormatOption, open_app, out, problem, settings_for
 from api.render import to_json
 from domain.budget import BudgetRefused, expense_total_fen, income_total_fen
 from domain.budgets import (

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from api.bootstrap import App
-from api.cli_common import DbOption, Format, FormatOption, open_app, out, settings_for
+from api.cli.common import DbOption, Format, FormatOption, open_app, out, settings_for
 from api.render import to_json
 from clearing.catch_up import catch_up_schedule, schedule_rows
 from clearing.levy import levy_plan, post_levies

@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from api.bootstrap import App
-from api.cli_common import DbOption, Format, FormatOption, open_app, out, settings_for
+from api.cli.common import DbOption, Format, FormatOption, open_app, out, settings_for
 from api.render import to_json
 from domain.errors import InvalidInput
 from domain.funds import FundId

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from api.cli_common import DbOption, Format, err, open_app, out, settings_for
+from api.cli.common import DbOption, Format, err, open_app, out, settings_for
 from api.render import to_json
 from clearing.tables import rows_csv
 from domain.funds import FundId
