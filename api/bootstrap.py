@@ -5,13 +5,16 @@ The CLI, the HTTP API and the tests build everything through :func:`bootstrap`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
+from api.identity.tokens import TokenStore
 from api.settings import Settings
 from api.storage import store_env
 from domain.ledger_service import Ledger
 from domain.regions import PROVINCES
-from projections.db import connect
+from projections.db import ProjectionDB, connect
 from projections.runner import Projector
 from projections.service import ReadModels
 from projections.source import EventSource, LedgerEventSource, SqlEventSource
@@ -29,11 +32,19 @@ class App:
         """Create every table of a new store (events, vouchers, read models)."""
         count = self.ledger.init()
         self.read_models.create_tables()
+        self.tokens.create_table()
         return count
+
+    @cached_property
+    def tokens(self) -> TokenStore:
+        """The HTTP API's tokens, in the default database (docs/operations.md)."""
+        return TokenStore(self.settings_url)
 
     def close(self) -> None:
         self.read_models.close()
         self.ledger.close()
+        if "tokens" in self.__dict__:
+            self.tokens.close()
 
 
 def bootstrap(settings: Settings | None = None) -> Ledger:
@@ -48,8 +59,14 @@ def bootstrap(settings: Settings | None = None) -> Ledger:
     return Ledger(env_for)
 
 
-def bootstrap_app(settings: Settings | None = None) -> App:
-    """The ledger and its read models (settings read from the environment when not given)."""
+def bootstrap_app(
+    settings: Settings | None = None, *, connect_db: Callable[[str], ProjectionDB] = connect
+) -> App:
+    """The ledger and its read models (settings read from the environment when not given).
+
+    ``connect_db`` opens the read models' connections: the HTTP server passes one whose
+    connections may be shared by threads (:mod:`api.http.concurrency`).
+    """
     settings = settings or Settings()
     ledger = bootstrap(settings)
     urls: dict[str, list[str]] = {}
@@ -58,9 +75,11 @@ def bootstrap_app(settings: Settings | None = None) -> App:
         urls.setdefault(url, []).append(province)
     projectors = []
     for url, provinces in urls.items():
-        db = connect(url)
+        db = connect_db(url)
         source: EventSource = (
-            LedgerEventSource(ledger) if url.startswith("memory:") else SqlEventSource(connect(url))
+            LedgerEventSource(ledger)
+            if url.startswith("memory:")
+            else SqlEventSource(connect_db(url))
         )
         projectors.append(Projector(db, source, provinces))
     return App(ledger, ReadModels(projectors), settings.database_url)

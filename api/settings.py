@@ -22,3 +22,8 @@ class Settings(BaseSettings):
         description='per-province overrides, e.g. {"440000": "postgresql://.../gd"} (JSON)',
     )
     import_chunk: int = Field(default=2_000, ge=1, le=50_000, description="postings per save")
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1,
+        description="the largest HTTP request body the server reads (413 beyond it)",
+    )

@@ -17,6 +17,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from clearing.money_split import largest_remainder
 from clearing.policy import ClearingPolicy
 from clearing.queries import adjustment_fund, registered_funds, statement_or_none
+from domain.authorship import Author
 from domain.errors import FundNotRegistered
 from domain.funds import FundId, Scheme
 from domain.ledger_service import Ledger
@@ -158,8 +159,10 @@ class LevyPosted:
     """``posted``, ``already posted`` or ``nothing due``."""
 
 
-def post_levies(ledger: Ledger, read_models: ReadModels, plan: LevyPlan) -> list[LevyPosted]:
-    """Post every levy not yet posted, all in one import (all or nothing)."""
+def post_levies(
+    ledger: Ledger, read_models: ReadModels, plan: LevyPlan, *, author: Author | None = None
+) -> list[LevyPosted]:
+    """Post every levy not yet posted, all in one import (all or nothing), by ``author``."""
     adjustment = FundId.parse(plan.adjustment_fund)
     province_ledger = ledger.province(plan.province)
     if plan.total_fen and province_ledger.find_fund(adjustment) is None:
@@ -178,7 +181,7 @@ def post_levies(ledger: Ledger, read_models: ReadModels, plan: LevyPlan) -> list
         elif levy.levy_fen == 0:
             outcome.append(LevyPosted(levy.fund, 0, "nothing due"))
         else:
-            postings.append(_levy_posting(fund, adjustment, levy))
+            postings.append(_levy_posting(fund, adjustment, levy, author))
             outcome.append(LevyPosted(levy.fund, levy.levy_fen, "posted"))
     if postings:
         ledger.import_postings(postings)
@@ -186,7 +189,7 @@ def post_levies(ledger: Ledger, read_models: ReadModels, plan: LevyPlan) -> list
     return outcome
 
 
-def _levy_posting(fund: FundId, adjustment: FundId, levy: Levy) -> Posting:
+def _levy_posting(fund: FundId, adjustment: FundId, levy: Levy, author: Author | None) -> Posting:
     return Posting(
         fund=fund,
         line=Line.TO_UPPER,
@@ -196,4 +199,5 @@ def _levy_posting(fund: FundId, adjustment: FundId, levy: Levy) -> Posting:
         counterparty=adjustment,
         purpose=Purpose.ADJUSTMENT_LEVY,
         memo=f"调剂金计提 {levy.value_date.year}",
+        author=author,
     )

@@ -144,6 +144,22 @@ def load_policy(province: str, year: int, path: Path | None = None) -> ClearingP
         policy = parse_policy((folder / name).read_text(encoding="utf-8"), name)
         if name == "national.toml":
             policy = policy.model_copy(update={"province": province})
+    return check_policy_fits(policy, province, year)
+
+
+PolicyChoice = Path | ClearingPolicy | None
+"""A policy file (the CLI), a policy already read (the HTTP API), or None: the province's."""
+
+
+def choose_policy(province: str, year: int, choice: PolicyChoice = None) -> ClearingPolicy:
+    """The policy chosen for a province's year, checked to fit it (see :func:`load_policy`)."""
+    if isinstance(choice, ClearingPolicy):
+        return check_policy_fits(choice, province, year)
+    return load_policy(province, year, choice)
+
+
+def check_policy_fits(policy: ClearingPolicy, province: str, year: int) -> ClearingPolicy:
+    """A policy settles only its own province, and no year before it takes effect."""
     if policy.province != province:
         raise InvalidInput(f"the policy is for {policy.province}, not {province}", field="policy")
     if year < policy.effective_year:

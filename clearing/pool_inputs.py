@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clearing.policy import load_policy
+from domain.authorship import Author
 from domain.clearing_inputs import record_assessment, set_county_plan
 from domain.errors import InvalidInput
 from domain.funds import FundId
@@ -31,8 +32,9 @@ def assess(
     *,
     grade: str,
     score: str | None,
-    principal: str,
+    principal: str | None = None,
     policy_path: Path | None = None,
+    author: Author | None = None,
 ) -> bool:
     """Record a pool's assessment grade (one of the policy's grades); False when unchanged.
 
@@ -46,7 +48,9 @@ def assess(
             f"(one of {', '.join(policy.sharing.grades)})",
             field="grade",
         )
-    return record_assessment(ledger, fund, year, grade=grade, score=score, principal=principal)
+    return record_assessment(
+        ledger, fund, year, grade=grade, score=score, principal=principal, author=author
+    )
 
 
 def plan(
@@ -56,7 +60,13 @@ def plan(
     *,
     county: str,
     amounts: tuple[int, int, int],
-    principal: str,
+    principal: str | None = None,
+    author: Author | None = None,
 ) -> bool:
-    """Set a county's plan (contributions, subsidies, spending in fen); False when unchanged."""
-    return set_county_plan(ledger, fund, year, county=county, plan=amounts, principal=principal)
+    """Set a county's plan (contributions, subsidies, spending in fen); False when unchanged.
+
+    ``author`` records it (``principal``, a name as text, until every caller passes one).
+    """
+    return set_county_plan(
+        ledger, fund, year, county=county, plan=amounts, principal=principal, author=author
+    )

@@ -1,4 +1,4 @@
-"""The settlement service: draft, what-if, dry run, approve, post, report.
+"""The settlement service: draft, what-if, dry run, approve, post; the recorded settlement.
 
 A draft runs the pure allocation engine on inputs built from the read models and records the
 result with the policy's full content and the inputs' hash. Approving first rebuilds the inputs
@@ -8,7 +8,8 @@ Posting writes exactly what was approved (the approval is the authority: a posti
 after it is the next year's business, and the report keeps the approved inputs' hash). Posting
 writes every draw as a ``to_lower`` pair from ``adjustment:<province>`` to the pool (purpose
 ``adjustment_draw``, reference ``DRAW-<year>-<region>``, dated 31 December of the settled year)
-and the ``Posted`` event, in one atomic save.
+and the ``Posted`` event, in one atomic save. Every step records its author (the draws too);
+maker ≠ checker compares the authors' names.
 """
 
 from __future__ import annotations
@@ -16,24 +17,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from clearing.allocation import allocate
 from clearing.inputs import build_inputs, draw_prefix, inputs_hash
-from clearing.policy import ClearingPolicy, load_policy
-from clearing.report import SettlementView, report_csv, report_json, report_xlsx, result_document
+from clearing.policy import ClearingPolicy, PolicyChoice, choose_policy, load_policy
+from clearing.report import SettlementView, result_document
+from domain.authored import author_named
+from domain.authorship import Author
 from domain.funds import FundId, Scheme
 from domain.ledger import SAVE_RETRIES, ProvinceLedger
 from domain.ledger_service import Ledger
 from domain.lines import Line, Purpose
 from domain.postings import Posting
-from domain.settlement import Settlement, SettlementRefused, settlement_id
+from domain.settlement import (
+    Settlement,
+    SettlementNotFound,
+    SettlementStateConflict,
+    settlement_id,
+)
 from projections.service import ReadModels
-
-ReportFormat = Literal["json", "csv", "xlsx"]
 
 
 class ClearingApp(Protocol):
@@ -60,15 +66,17 @@ def compute(
 
 
 def dry_run(
-    app: ClearingApp, province: str, year: int, policy_path: Path | None = None
+    app: ClearingApp, province: str, year: int, policy_path: PolicyChoice = None
 ) -> SettlementView:
     """The draft as it would be recorded now, recording nothing."""
-    policy = load_policy(province, year, policy_path)
+    policy = choose_policy(province, year, policy_path)
     digest, result = compute(app.read_models, province, year, policy)
     return _view(province, year, policy, digest, result)
 
 
-def what_if(app: ClearingApp, province: str, year: int, policy_path: Path) -> WhatIf:
+def what_if(
+    app: ClearingApp, province: str, year: int, policy_path: Path | ClearingPolicy
+) -> WhatIf:
     """The year under its current policy (the draft's, else the province's) and under another."""
     recorded = find_settlement(app.ledger, province, year)
     if recorded is not None:
@@ -76,7 +84,7 @@ def what_if(app: ClearingApp, province: str, year: int, policy_path: Path) -> Wh
     else:
         current_policy = load_policy(province, year)
     current = compute(app.read_models, province, year, current_policy)
-    other_policy = load_policy(province, year, policy_path)
+    other_policy = choose_policy(province, year, policy_path)
     other = compute(app.read_models, province, year, other_policy)
     return WhatIf(
         _view(province, year, current_policy, *current),
@@ -85,10 +93,20 @@ def what_if(app: ClearingApp, province: str, year: int, policy_path: Path) -> Wh
 
 
 def draft(
-    app: ClearingApp, province: str, year: int, principal: str, policy_path: Path | None = None
+    app: ClearingApp,
+    province: str,
+    year: int,
+    principal: str | None = None,
+    policy_path: PolicyChoice = None,
+    *,
+    author: Author | None = None,
 ) -> tuple[SettlementView, bool]:
-    """Record a draft (or redraft); False when it repeats the current draft."""
-    policy = load_policy(province, year, policy_path)
+    """Record a draft (or redraft) made by ``author``; False when it repeats the current draft.
+
+    ``principal`` (a name as text) stays accepted until every caller passes an author.
+    """
+    maker = _author(author, principal)
+    policy = choose_policy(province, year, policy_path)
     policy_data = policy.model_dump(mode="json")
     ledger = app.ledger.province(province)
     for attempt in range(SAVE_RETRIES):
@@ -101,12 +119,12 @@ def draft(
                 policy=policy_data,
                 inputs_hash=digest,
                 result=result,
-                drafted_by=principal,
+                author=maker,
             )
             changed = True
         else:
             changed = settlement.redraft(
-                policy=policy_data, inputs_hash=digest, result=result, drafted_by=principal
+                policy=policy_data, inputs_hash=digest, result=result, author=maker
             )
         if _saved(ledger, settlement, changed, attempt):
             return view_of(settlement), changed
@@ -114,13 +132,19 @@ def draft(
 
 
 def approve(
-    app: ClearingApp, province: str, year: int, principal: str
+    app: ClearingApp,
+    province: str,
+    year: int,
+    principal: str | None = None,
+    *,
+    author: Author | None = None,
 ) -> tuple[SettlementView, bool]:
-    """Approve the draft (by someone who drafted none of it); False when already approved."""
+    """Approve the draft (by an author who drafted none of it); False when already approved."""
+    checker = _author(author, principal)
     ledger = app.ledger.province(province)
     for attempt in range(SAVE_RETRIES):
         settlement = _existing(ledger, province, year)
-        changed = settlement.approve(principal)
+        changed = settlement.approve(checker)
         if changed:  # the rules on who may approve first, then whether the draft still holds
             _check_inputs_unchanged(app, settlement)
         if _saved(ledger, settlement, changed, attempt):
@@ -128,23 +152,36 @@ def approve(
     raise AssertionError("unreachable")
 
 
-def post(app: ClearingApp, province: str, year: int, principal: str) -> SettlementView:
-    """Write every draw and the ``Posted`` event in one atomic save; a second post is refused."""
-    ledger = app.ledger.province(province)
+def post(
+    app: ClearingApp,
+    province: str,
+    year: int,
+    principal: str | None = None,
+    *,
+    author: Author | None = None,
+) -> SettlementView:
+    """Write every draw and the ``Posted`` event in one atomic save; a second post is refused.
+
+    The draws' events and the ``Posted`` event record the same author.
+    """
+    poster = _author(author, principal)
     for attempt in range(SAVE_RETRIES):
-        settlement = _existing(ledger, province, year)
-        postings = draw_postings(settlement)
-        settlement.post(
-            principal,
-            [p.reference for p in postings],
-            settlement.result["adjustment_fund"]["draws_total_fen"],
-        )
-        try:
-            ledger.post_atomically(postings, [settlement])
-        except IntegrityError:
-            if attempt == SAVE_RETRIES - 1:
-                raise
-            continue
+        # The draws move funds: hold the province's writes, as every write but a posting does
+        # (docs/architecture.md, "Group commit").
+        with app.ledger.writing(province) as ledger:
+            settlement = _existing(ledger, province, year)
+            postings = draw_postings(settlement, author=poster)
+            settlement.post(
+                poster,
+                [p.reference for p in postings],
+                settlement.result["adjustment_fund"]["draws_total_fen"],
+            )
+            try:
+                ledger.post_atomically(postings, [settlement])
+            except IntegrityError:
+                if attempt == SAVE_RETRIES - 1:
+                    raise
+                continue
         app.read_models.catch_up()
         return view_of(settlement)
     raise AssertionError("unreachable")
@@ -153,20 +190,6 @@ def post(app: ClearingApp, province: str, year: int, principal: str) -> Settleme
 def settlement_view(app: ClearingApp, province: str, year: int) -> SettlementView:
     """The recorded settlement of the province and year."""
     return view_of(_existing(app.ledger.province(province), province, year))
-
-
-def render(view: SettlementView, fmt: ReportFormat) -> bytes:
-    """A settlement as JSON, CSV or XLSX bytes (the same settlement, the same bytes)."""
-    if fmt == "json":
-        return report_json(view)
-    if fmt == "csv":
-        return report_csv(view)
-    return report_xlsx(view)
-
-
-def report(app: ClearingApp, province: str, year: int, fmt: ReportFormat) -> bytes:
-    """The recorded settlement of the province and year as JSON, CSV or XLSX bytes."""
-    return render(settlement_view(app, province, year), fmt)
 
 
 def find_settlement(ledger: Ledger, province: str, year: int) -> Settlement | None:
@@ -181,8 +204,8 @@ def draw_reference(year: int, pool: FundId) -> str:
     return f"{draw_prefix(year)}{pool.scheme.value}-{pool.region}"
 
 
-def draw_postings(settlement: Settlement) -> list[Posting]:
-    """A ``to_lower`` pair from the adjustment fund to each pool with a draw."""
+def draw_postings(settlement: Settlement, *, author: Author | None = None) -> list[Posting]:
+    """A ``to_lower`` pair from the adjustment fund to each pool with a draw, by ``author``."""
     result = settlement.result
     adjustment = FundId.parse(result["adjustment_fund"]["fund"])
     postings = []
@@ -200,6 +223,7 @@ def draw_postings(settlement: Settlement) -> list[Posting]:
                 counterparty=fund,
                 purpose=Purpose.ADJUSTMENT_DRAW,
                 memo=f"调剂金拨付 {settlement.year}",
+                author=author,
             )
         )
     return postings
@@ -238,13 +262,21 @@ def _view(
     )
 
 
+def _author(author: Author | None, principal: str | None) -> Author:
+    """Who takes a step: an author, or (until every caller passes one) a name as text.
+
+    Naming nobody is refused by the settlement's own rule (every step names who took it).
+    """
+    return author_named(author, principal) or Author(recorded_by="")
+
+
 def _check_inputs_unchanged(app: ClearingApp, settlement: Settlement) -> None:
     """Refuse to approve a draft whose inputs have moved since it was drafted."""
     policy = ClearingPolicy.model_validate(settlement.policy)
     inputs = build_inputs(app.read_models, settlement.province, settlement.year, policy)
     now = inputs_hash(inputs, policy)
     if now != settlement.inputs_hash:
-        raise SettlementRefused(
+        raise SettlementStateConflict(
             f"the ledger changed since the draft (inputs {settlement.inputs_hash[:19]}… are now "
             f"{now[:19]}…): redraft the settlement, then approve it",
             field="inputs_hash",
@@ -279,7 +311,7 @@ def _find(ledger: ProvinceLedger, province: str, year: int) -> Settlement | None
 def _existing(ledger: ProvinceLedger, province: str, year: int) -> Settlement:
     found = _find(ledger, province, year)
     if found is None:
-        raise SettlementRefused(
+        raise SettlementNotFound(
             f"there is no {province} {year} settlement: draft one first (settle draft)",
             field="year",
         )

@@ -31,6 +31,19 @@ class ChainLink:
     def ok(self) -> bool:
         return not self.findings
 
+    @property
+    def recorded_by(self) -> str | None:
+        """Who recorded the event (None: stored before authors were recorded, or undecodable).
+
+        Covered by the event's hash when set: a link that is ``ok`` shows its true author.
+        """
+        return getattr(self.event, "recorded_by", None)
+
+    @property
+    def request_id(self) -> str | None:
+        """The HTTP request that wrote the event (None on the CLI and before it was recorded)."""
+        return getattr(self.event, "request_id", None)
+
 
 def verify_chain(
     stored_events: Iterable[StoredEvent], decode: Callable[[StoredEvent], Any]

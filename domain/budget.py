@@ -5,6 +5,8 @@ by a new draft until it is approved; after that it changes only by an adjustment
 with an approval reference of its own, and the original stays visible. Commands check every
 rule (one function per rule below, each naming its seed) and raise a :class:`BudgetRefused`;
 the events' ``apply`` only assign. Event classes have explicit topics: the topics are forever.
+Every event records who made it (class version 2, :mod:`domain.authored`); the approval is by
+someone who drafted no version of the budget (docs/contract.md, "Identity and access").
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import DomainError, InvalidInput
+from domain.access import AccessDenied
+from domain.authored import AUTHORED_CLASS_VERSION, author_fields, upcast_without_author
+from domain.authorship import Author
+from domain.errors import DomainError, InvalidInput, NotFound
 from domain.funds import FUNDLEDGER_NAMESPACE, FundId
 from domain.lines import ALL_EXPENSE, ALL_INCOME, Line
 from domain.money import MAX_FEN_EXCLUSIVE, format_fen
@@ -29,8 +34,8 @@ class BudgetRefused(DomainError):
     """A budget command that breaks a budget rule (a seed's rule, or the ledger's own)."""
 
 
-class BudgetNotFound(DomainError):
-    """Naming a budget that was never drafted."""
+class BudgetNotFound(NotFound):
+    """Naming a budget that was never drafted (HTTP 404)."""
 
 
 def budget_id(fund: FundId, year: int) -> uuid.UUID:
@@ -168,6 +173,25 @@ def check_principal(principal: str) -> str:
     return _required_text(principal, "principal", "who approved the budget is required")
 
 
+class DrafterMayNotApprove(BudgetRefused, AccessDenied):
+    """The approver drafted a version of the budget (maker ≠ checker, HTTP 403)."""
+
+
+def check_approver_did_not_draft(budget: Budget, approver: str) -> None:
+    """A budget is approved by someone who drafted no version of it.
+
+    docs/contract.md ("Identity and access"): budget approval, not of a draft the approver
+    made — the separation of duties of 内部控制 (不相容岗位相互分离). Drafts stored before
+    authors were recorded name nobody, and bind nobody.
+    """
+    if approver in budget.drafters:
+        raise DrafterMayNotApprove(
+            f"{approver} drafted the {budget.fund} {budget.year} budget and may not approve it: "
+            "another officer approves",
+            field="principal",
+        )
+
+
 def _required_text(value: str, field: str, missing: str) -> str:
     text = value.strip()
     if not text:
@@ -195,18 +219,33 @@ class Budget(Aggregate, created_event_name="Created"):
     TOPIC = "fundledger:Budget"
 
     class Event(Aggregate.Event):
-        """Every budget event names its fund and year: the read model needs no lookup."""
+        """Every budget event names its fund and year (the read model needs no lookup) and who
+        recorded it."""
 
         TOPIC: ClassVar[str]
+        class_version = AUTHORED_CLASS_VERSION
         fund: str
         year: int
+        recorded_by: str | None
+        request_id: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            upcast_without_author(state)
 
     class Created(Aggregate.Created):
         """The fund's budget for the year was begun (its first draft follows at once)."""
 
         TOPIC = "fundledger:Budget.Created"
+        class_version = AUTHORED_CLASS_VERSION
         fund: str
         year: int
+        recorded_by: str | None
+        request_id: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            upcast_without_author(state)
 
     class Versioned(Event):
         """A set of budget lines was recorded: version ``revision`` of this budget."""
@@ -225,6 +264,11 @@ class Budget(Aggregate, created_event_name="Created"):
         """A draft was recorded, replacing any earlier draft."""
 
         TOPIC = "fundledger:Budget.Drafted"
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            if self.recorded_by is not None:
+                aggregate.drafters = sorted({*aggregate.drafters, self.recorded_by})
 
     class Approved(Versioned):
         """The draft was approved: these lines are the original budget (年初预算)."""
@@ -265,16 +309,29 @@ class Budget(Aggregate, created_event_name="Created"):
         self.original_lines: dict[str, int] | None = None
         self.adjustments = 0
         self.refs: list[str] = []
+        self.drafters: list[str] = []
+        """Who recorded a draft of this budget (drafts stored before authors were, nobody)."""
 
     # ----------------------------------------------------------------- commands
 
     @classmethod
-    def begin(cls, fund: FundId, year: int) -> Budget:
+    def begin(cls, fund: FundId, year: int, *, author: Author | None) -> Budget:
         """A new, empty budget; :meth:`draft` gives it its first lines before it is saved."""
-        return cls._create(cls.Created, id=budget_id(fund, year), fund=str(fund), year=year)
+        return cls._create(
+            cls.Created,
+            id=budget_id(fund, year),
+            fund=str(fund),
+            year=year,
+            **author_fields(author),
+        )
 
     def draft(
-        self, lines: Mapping[Line, int], opening_balance_fen: int, permitted: frozenset[Line] | None
+        self,
+        lines: Mapping[Line, int],
+        opening_balance_fen: int,
+        permitted: frozenset[Line] | None,
+        *,
+        author: Author | None,
     ) -> bool:
         """Record a draft (replacing any earlier one); False when it repeats the current draft."""
         check_still_draft(self)
@@ -282,19 +339,24 @@ class Budget(Aggregate, created_event_name="Created"):
         if self.revision and full == self.lines and opening_balance_fen == self.opening_balance_fen:
             return False
         check_balanced(full, opening_balance_fen, permitted)
-        self._trigger(Budget.Drafted, lines=full, opening_balance_fen=opening_balance_fen)
+        self._trigger(Budget.Drafted, author, lines=full, opening_balance_fen=opening_balance_fen)
         return True
 
-    def approve(self, approval_ref: str, principal: str) -> bool:
-        """Approve the draft; False when it was already approved under the same reference."""
+    def approve(self, approval_ref: str, *, author: Author | None) -> bool:
+        """Approve the draft; False when it was already approved under the same reference.
+
+        The approval's ``principal`` is the author's name: the one maker ≠ checker compares.
+        """
         reference = check_approval_ref(approval_ref)
         if self.approval_ref == reference:
             return False
         check_still_draft(self)
-        principal = check_principal(principal)
+        principal = check_principal(author.recorded_by if author else "")
+        check_approver_did_not_draft(self, principal)
         assert self.revision > 0, "a budget is saved with its first draft"
         self._trigger(
             Budget.Approved,
+            author,
             lines=dict(self.lines),
             opening_balance_fen=self.opening_balance_fen,
             approval_ref=reference,
@@ -306,15 +368,15 @@ class Budget(Aggregate, created_event_name="Created"):
         self,
         lines: Mapping[Line, int],
         approval_ref: str,
-        principal: str,
         *,
+        author: Author | None,
         opening_balance_fen: int,
         permitted: frozenset[Line] | None,
         memo: str | None = None,
     ) -> bool:
         """Record an approved adjustment; False when it repeats the latest adjustment."""
         reference = check_approval_ref(approval_ref)
-        principal = check_principal(principal)
+        principal = check_principal(author.recorded_by if author else "")
         check_approved(self)
         full = check_line_amounts(lines)
         if self.adjustments and reference == self.refs[-1] and full == self.lines:
@@ -332,6 +394,7 @@ class Budget(Aggregate, created_event_name="Created"):
         check_balanced(full, opening_balance_fen, permitted)
         self._trigger(
             Budget.Adjusted,
+            author,
             lines=full,
             opening_balance_fen=opening_balance_fen,
             adjustment=self.adjustments + 1,
@@ -348,7 +411,14 @@ class Budget(Aggregate, created_event_name="Created"):
             return "draft"
         return "adjusted" if self.adjustments else "approved"
 
-    def _trigger(self, event_class: type[Budget.Versioned], **payload: Any) -> None:
+    def _trigger(
+        self, event_class: type[Budget.Versioned], author: Author | None, **payload: Any
+    ) -> None:
         self.trigger_event(
-            event_class, fund=self.fund, year=self.year, revision=self.revision + 1, **payload
+            event_class,
+            fund=self.fund,
+            year=self.year,
+            revision=self.revision + 1,
+            **author_fields(author),
+            **payload,
         )

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from domain.authored import author_named
+from domain.authorship import Author
 from domain.budget import Budget, BudgetNotFound, BudgetRefused, budget_id
 from domain.errors import FundNotRegistered, InvalidInput
 from domain.fund import LATEST_FIRST_YEAR
@@ -48,28 +50,40 @@ def draft_budget(
     *,
     opening_balance_fen: int,
     permitted: frozenset[Line] | None,
+    author: Author | None = None,
 ) -> BudgetOutcome:
-    """Draft the fund's budget for a year, replacing an unapproved draft.
+    """Draft the fund's budget for a year, replacing an unapproved draft, by ``author``.
 
     ``opening_balance_fen`` is the previous year's closing balance; ``permitted`` the expense
     lines the province allows a budget on (None: every line).
     """
 
     def command(budget: Budget | None) -> tuple[Budget, bool]:
-        budget = budget or Budget.begin(fund, year)
-        return budget, budget.draft(lines, opening_balance_fen, permitted)
+        budget = budget or Budget.begin(fund, year, author=author)
+        return budget, budget.draft(lines, opening_balance_fen, permitted, author=author)
 
     return _run(ledger, fund, year, command)
 
 
 def approve_budget(
-    ledger: Ledger, fund: FundId, year: int, approval_ref: str, principal: str
+    ledger: Ledger,
+    fund: FundId,
+    year: int,
+    approval_ref: str,
+    principal: str | None = None,
+    *,
+    author: Author | None = None,
 ) -> BudgetOutcome:
-    """Approve the draft under an approval reference; a repeat of the same approval is a no-op."""
+    """Approve the draft under an approval reference; a repeat of the same approval is a no-op.
+
+    The approver is ``author`` (or, transitionally, the name ``principal``); nobody who drafted
+    the budget may approve it.
+    """
+    approver = author_named(author, principal)
 
     def command(budget: Budget | None) -> tuple[Budget, bool]:
         found = _existing(budget, fund, year)
-        return found, found.approve(approval_ref, principal)
+        return found, found.approve(approval_ref, author=approver)
 
     return _run(ledger, fund, year, command)
 
@@ -81,19 +95,21 @@ def adjust_budget(
     lines: Mapping[Line, int],
     *,
     approval_ref: str,
-    principal: str,
+    principal: str | None = None,
     opening_balance_fen: int,
     permitted: frozenset[Line] | None,
     memo: str | None = None,
+    author: Author | None = None,
 ) -> BudgetOutcome:
     """Record an approved adjustment (预算调整方案); the original and earlier versions stay."""
+    adjuster = author_named(author, principal)
 
     def command(budget: Budget | None) -> tuple[Budget, bool]:
         found = _existing(budget, fund, year)
         changed = found.adjust(
             lines,
             approval_ref,
-            principal,
+            author=adjuster,
             opening_balance_fen=opening_balance_fen,
             permitted=permitted,
             memo=memo,

@@ -4,6 +4,16 @@ Every event of a fund carries ``prev_hash`` (the ``chain_hash`` of the fund's pr
 or :data:`GENESIS_HASH` for the first) and ``chain_hash`` = SHA-256 over the canonical
 encoding of the event's content (its topic, fund, version, recorded time and every business
 field, ``prev_hash`` included). Changing, removing or inserting a stored event breaks the chain.
+
+Who recorded an event (``recorded_by``, ``request_id``: docs/contract.md, "Identity and
+access") is part of the hashed payload when it has a value, and left out when it is None. Events
+stored before authorship was recorded (class version 1) had no such fields: their upcaster sets
+both to None, and leaving a None out hashes them exactly as they were hashed when written, so
+their stored ``chain_hash`` still verifies. An event written with an author has it in its hash:
+blanking it, removing it (with the class version, so that the upcaster fills in None) or
+changing it changes the hashed content, and the stored ``chain_hash`` no longer matches.
+Leaving out only a None, rather than choosing by class version, keeps the check a function of
+the decoded event alone: the stored class version is gone once the library has upcast it.
 """
 
 from __future__ import annotations
@@ -21,6 +31,10 @@ GENESIS_HASH = "0" * 64
 
 LIBRARY_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
 """Fields the event-sourcing library puts on every event; hashed under fixed names."""
+
+AUTHORSHIP_FIELDS = ("recorded_by", "request_id")
+"""Who recorded an event: hashed when set, left out when None (as events of class version 1,
+written before they existed, were hashed)."""
 
 
 def _plain(value: Any) -> Any:
@@ -51,15 +65,21 @@ def chain_hash(
     timestamp: datetime,
     payload: Mapping[str, Any],
 ) -> str:
-    """The hash of one event, given its payload (business fields plus ``prev_hash``)."""
+    """The hash of one event, given its payload (business fields plus ``prev_hash``).
+
+    An authorship field (:data:`AUTHORSHIP_FIELDS`) that is None is left out of the hashed
+    payload, so that an event stored before authorship was recorded hashes as it did then.
+    """
     assert "chain_hash" not in payload
     assert "prev_hash" in payload
+    assert "class_version" not in payload
+    hashed = {k: v for k, v in payload.items() if v is not None or k not in AUTHORSHIP_FIELDS}
     content = {
         "topic": topic,
         "originator_id": originator_id,
         "originator_version": originator_version,
         "timestamp": timestamp,
-        "payload": dict(payload),
+        "payload": hashed,
     }
     return hashlib.sha256(canonical_bytes(content)).hexdigest()
 

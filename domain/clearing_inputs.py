@@ -6,6 +6,8 @@ revenue/expense plan (年度收支计划). Commands check every rule (one functi
 naming its seed) and the events' ``apply`` only assign. Whether a grade is one of the
 province's policy grades is checked by the clearing service, which knows the policy. The
 latest record wins: a new assessment or plan replaces the earlier one, which stays in the log.
+Every event records who made it (class version 2, :mod:`domain.authored`); a record's
+``principal`` is that author's name.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from domain.authored import (
+    AUTHORED_CLASS_VERSION,
+    author_fields,
+    author_named,
+    upcast_without_author,
+)
+from domain.authorship import Author
 from domain.errors import DomainError, FundNotRegistered, InvalidInput
 from domain.fund import LATEST_FIRST_YEAR
 from domain.funds import FUNDLEDGER_NAMESPACE, FundId, Scheme
@@ -130,16 +139,31 @@ class PoolYear(Aggregate, created_event_name="Created"):
     TOPIC = "fundledger:PoolYear"
 
     class Event(Aggregate.Event):
-        """Every event names its fund and year, so the read model needs no lookup."""
+        """Every event names its fund and year (the read model needs no lookup) and who
+        recorded it."""
 
         TOPIC: ClassVar[str]
+        class_version = AUTHORED_CLASS_VERSION
         fund: str
         year: int
+        recorded_by: str | None
+        request_id: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            upcast_without_author(state)
 
     class Created(Aggregate.Created):
         TOPIC = "fundledger:PoolYear.Created"
+        class_version = AUTHORED_CLASS_VERSION
         fund: str
         year: int
+        recorded_by: str | None
+        request_id: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            upcast_without_author(state)
 
     class AssessmentRecorded(Event):
         """The province's assessment of the pool for the year (考核评价)."""
@@ -175,14 +199,20 @@ class PoolYear(Aggregate, created_event_name="Created"):
         self.plans: dict[str, tuple[int, int, int]] = {}
 
     @classmethod
-    def begin(cls, fund: FundId, year: int) -> PoolYear:
-        return cls._create(cls.Created, id=pool_year_id(fund, year), fund=str(fund), year=year)
+    def begin(cls, fund: FundId, year: int, *, author: Author | None) -> PoolYear:
+        return cls._create(
+            cls.Created,
+            id=pool_year_id(fund, year),
+            fund=str(fund),
+            year=year,
+            **author_fields(author),
+        )
 
-    def record_assessment(self, grade: str, score: str | None, principal: str) -> bool:
+    def record_assessment(self, grade: str, score: str | None, *, author: Author | None) -> bool:
         """Record the year's assessment; False when it repeats the current one."""
         check_pool_fund(FundId.parse(self.fund))
         grade, score = check_grade_text(grade), check_score(score)
-        principal = check_principal(principal)
+        principal = check_principal(author.recorded_by if author else "")
         if (grade, score) == (self.grade, self.score):
             return False
         self.trigger_event(
@@ -192,17 +222,20 @@ class PoolYear(Aggregate, created_event_name="Created"):
             grade=grade,
             score=score,
             principal=principal,
+            **author_fields(author),
         )
         return True
 
-    def set_county_plan(self, county: str, plan: tuple[int, int, int], principal: str) -> bool:
+    def set_county_plan(
+        self, county: str, plan: tuple[int, int, int], *, author: Author | None
+    ) -> bool:
         """Set a county's plan (contributions, subsidies, spending); False when unchanged."""
         fund = FundId.parse(self.fund)
         check_pool_fund(fund)
         check_county_of_municipal_pool(fund, county)
         names = ("contributions", "subsidies", "spending")
         amounts = tuple(check_plan_amount(a, n) for a, n in zip(plan, names, strict=True))
-        principal = check_principal(principal)
+        principal = check_principal(author.recorded_by if author else "")
         if self.plans.get(county) == amounts:
             return False
         contributions, subsidies, spending = amounts
@@ -215,6 +248,7 @@ class PoolYear(Aggregate, created_event_name="Created"):
             subsidies_fen=subsidies,
             spending_fen=spending,
             principal=principal,
+            **author_fields(author),
         )
         return True
 
@@ -223,10 +257,21 @@ class PoolYear(Aggregate, created_event_name="Created"):
 
 
 def record_assessment(
-    ledger: Ledger, fund: FundId, year: int, *, grade: str, score: str | None, principal: str
+    ledger: Ledger,
+    fund: FundId,
+    year: int,
+    *,
+    grade: str,
+    score: str | None,
+    principal: str | None = None,
+    author: Author | None = None,
 ) -> bool:
-    """Record a pool's assessment for a year; False when it repeats the current one."""
-    return _run(ledger, fund, year, lambda p: p.record_assessment(grade, score, principal))
+    """Record a pool's assessment for a year; False when it repeats the current one.
+
+    ``author`` records it (``principal``, a name as text, until every caller passes one).
+    """
+    by = author_named(author, principal)
+    return _run(ledger, fund, year, lambda p: p.record_assessment(grade, score, author=by), by)
 
 
 def set_county_plan(
@@ -236,10 +281,15 @@ def set_county_plan(
     *,
     county: str,
     plan: tuple[int, int, int],
-    principal: str,
+    principal: str | None = None,
+    author: Author | None = None,
 ) -> bool:
-    """Set a county's plan in a municipal pool for a year; False when unchanged."""
-    return _run(ledger, fund, year, lambda p: p.set_county_plan(county, plan, principal))
+    """Set a county's plan in a municipal pool for a year; False when unchanged.
+
+    ``author`` records it (``principal``, a name as text, until every caller passes one).
+    """
+    by = author_named(author, principal)
+    return _run(ledger, fund, year, lambda p: p.set_county_plan(county, plan, author=by), by)
 
 
 def set_county_plans(
@@ -248,15 +298,17 @@ def set_county_plans(
     year: int,
     *,
     plans: Mapping[str, tuple[int, int, int]],
-    principal: str,
+    principal: str | None = None,
+    author: Author | None = None,
 ) -> bool:
     """Set several counties' plans of one pool and year in one save; False when none changed."""
+    by = author_named(author, principal)
 
     def command(pool_year: PoolYear) -> bool:
-        changed = [pool_year.set_county_plan(c, plans[c], principal) for c in sorted(plans)]
+        changed = [pool_year.set_county_plan(c, plans[c], author=by) for c in sorted(plans)]
         return any(changed)
 
-    return _run(ledger, fund, year, command)
+    return _run(ledger, fund, year, command, by)
 
 
 def find_pool_year(ledger: Ledger, fund: FundId, year: int) -> PoolYear | None:
@@ -264,7 +316,13 @@ def find_pool_year(ledger: Ledger, fund: FundId, year: int) -> PoolYear | None:
     return _find(ledger.province(fund.province), fund, year)
 
 
-def _run(ledger: Ledger, fund: FundId, year: int, command: Callable[[PoolYear], bool]) -> bool:
+def _run(
+    ledger: Ledger,
+    fund: FundId,
+    year: int,
+    command: Callable[[PoolYear], bool],
+    author: Author | None,
+) -> bool:
     check_pool_fund(fund)
     app = ledger.province(fund.province)
     found = app.find_fund(fund)
@@ -275,7 +333,7 @@ def _run(ledger: Ledger, fund: FundId, year: int, command: Callable[[PoolYear], 
     if not found.first_year <= year <= LATEST_FIRST_YEAR:
         raise InvalidInput(f"{fund} keeps its books from {found.first_year}", field="year")
     for attempt in range(SAVE_RETRIES):
-        pool_year = _find(app, fund, year) or PoolYear.begin(fund, year)
+        pool_year = _find(app, fund, year) or PoolYear.begin(fund, year, author=author)
         if not command(pool_year):
             return False
         try:

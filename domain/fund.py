@@ -4,6 +4,10 @@ Commands (plain methods) check every rule and raise a domain error; the events' 
 methods only assign state, because they run again on every replay. Every event carries the
 hash chain of :mod:`domain.chain`. Event classes have explicit topics, so that the modules
 may move without breaking stored events: the topics are forever.
+
+Every event records who made it (``recorded_by``, ``request_id``) from class version 2 on;
+events stored before are upcast with both None (:mod:`domain.authored`), and a fund's
+snapshots are unchanged (the fund's own state does not hold the author).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.authored import AUTHORED_CLASS_VERSION, author_fields, upcast_without_author
+from domain.authorship import Author
 from domain.chain import GENESIS_HASH, chain_hash
 from domain.errors import InvalidInput, PostingRefused
 from domain.funds import FundId
@@ -44,11 +50,18 @@ class Fund(Aggregate, created_event_name="Opened"):
     TOPIC = "fundledger:Fund"
 
     class Event(Aggregate.Event):
-        """Every fund event is a link of the fund's hash chain."""
+        """Every fund event is a link of the fund's hash chain and names who recorded it."""
 
         TOPIC: ClassVar[str]
+        class_version = AUTHORED_CLASS_VERSION
         prev_hash: str
         chain_hash: str
+        recorded_by: str | None
+        request_id: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            upcast_without_author(state)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.last_hash = self.chain_hash
@@ -62,12 +75,19 @@ class Fund(Aggregate, created_event_name="Opened"):
         """The fund was registered (funds open)."""
 
         TOPIC = "fundledger:Fund.Opened"
+        class_version = AUTHORED_CLASS_VERSION
         fund: str
         first_year: int
         opening_balance_fen: int
         name: str
         prev_hash: str
         chain_hash: str
+        recorded_by: str | None
+        request_id: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            upcast_without_author(state)
 
     class Posted(Event):
         """Cash moved on one line of the statement."""
@@ -231,7 +251,15 @@ class Fund(Aggregate, created_event_name="Opened"):
     # ----------------------------------------------------------------- commands
 
     @classmethod
-    def open(cls, fund: FundId, *, first_year: int, opening_balance_fen: int, name: str) -> Fund:
+    def open(
+        cls,
+        fund: FundId,
+        *,
+        first_year: int,
+        opening_balance_fen: int,
+        name: str,
+        author: Author | None,
+    ) -> Fund:
         """Register a fund. Its first year bounds every value date posted to it."""
         if not EARLIEST_FIRST_YEAR <= first_year <= LATEST_FIRST_YEAR:
             raise InvalidInput(
@@ -245,6 +273,7 @@ class Fund(Aggregate, created_event_name="Opened"):
             "opening_balance_fen": opening_balance_fen,
             "name": name,
             "prev_hash": GENESIS_HASH,
+            **author_fields(author),
         }
         digest = chain_hash(
             topic=cls.Opened.TOPIC,
@@ -257,8 +286,12 @@ class Fund(Aggregate, created_event_name="Opened"):
             cls.Opened, id=fund.aggregate_id, timestamp=timestamp, chain_hash=digest, **payload
         )
 
-    def post(self, posting: Posting, *, restate: bool = False) -> None:
-        """Record a posting made on this fund (the paying side of a pair, or a single line)."""
+    def post(self, posting: Posting, *, restate: bool = False, author: Author | None) -> None:
+        """Record a posting made on this fund (the paying side of a pair, or a single line).
+
+        ``author`` is who the event records: the ledger passes the posting's own author (a
+        batch may carry the postings of several callers).
+        """
         assert str(posting.fund) == self.fund
         assert posting.reverses is None
         restatement = self.check_can_post(posting.value_date, restate=restate)
@@ -266,13 +299,14 @@ class Fund(Aggregate, created_event_name="Opened"):
         if posting.is_legacy_merge:
             event_class = Fund.LegacyBalanceTransferredOut
         payload = _posted_payload(posting, posting.reference)
-        self._trigger_chained(event_class, {**payload, "restatement": restatement})
+        self._trigger_chained(event_class, {**payload, "restatement": restatement}, author)
 
-    def receive(self, posting: Posting, *, restate: bool = False) -> None:
+    def receive(self, posting: Posting, *, restate: bool = False, author: Author | None) -> None:
         """Record the mirror of a paired posting made by ``posting.fund`` on this fund.
 
         The mirror's reference is ``paying-fund#reference``: unique on this fund because the
-        paying side's reference is unique on the paying fund.
+        paying side's reference is unique on the paying fund. The ledger gives it the author of
+        the paying side: one posting, one author.
         """
         assert str(posting.counterparty) == self.fund
         restatement = self.check_can_post(posting.value_date, restate=restate)
@@ -282,7 +316,7 @@ class Fund(Aggregate, created_event_name="Opened"):
             event_class = Fund.LegacyBalanceTransferredIn
         payload = _posted_payload(posting, mirror_reference(posting.fund, posting.reference))
         payload["counterparty"] = str(posting.fund)
-        self._trigger_chained(event_class, {**payload, "restatement": restatement})
+        self._trigger_chained(event_class, {**payload, "restatement": restatement}, author)
 
     def reverse(
         self,
@@ -292,6 +326,7 @@ class Fund(Aggregate, created_event_name="Opened"):
         memo: str | None,
         *,
         restate: bool = False,
+        author: Author | None,
     ) -> None:
         """Undo an earlier posting on this fund with a new voucher that names it."""
         restatement = self.check_can_post(value_date, restate=restate)
@@ -310,9 +345,10 @@ class Fund(Aggregate, created_event_name="Opened"):
                 "memo": memo,
                 "restatement": restatement,
             },
+            author,
         )
 
-    def close_year(self, year: int, *, today: date) -> None:
+    def close_year(self, year: int, *, today: date, author: Author | None) -> None:
         """Approve the year's final accounts (决算): later postings to it are restatements."""
         if year < self.first_year:
             raise PostingRefused(
@@ -325,7 +361,7 @@ class Fund(Aggregate, created_event_name="Opened"):
         if year in self.closed_years:
             raise PostingRefused(f"{self.fund} {year} is already closed", field="year")
         self.check_earlier_years_closed(year)
-        self._trigger_chained(Fund.YearClosed, {"year": year})
+        self._trigger_chained(Fund.YearClosed, {"year": year}, author)
 
     def check_earlier_years_closed(self, year: int) -> None:
         """Final accounts are approved year after year (决算逐年审批): a year is closed only
@@ -341,7 +377,13 @@ class Fund(Aggregate, created_event_name="Opened"):
             )
 
     def record_enrolment(
-        self, year: int, county: str, enrolled: int, *, correct: bool = False
+        self,
+        year: int,
+        county: str,
+        enrolled: int,
+        *,
+        correct: bool = False,
+        author: Author | None,
     ) -> bool:
         """Record how many residents a county enrolled for a year (the latest record counts).
 
@@ -376,7 +418,9 @@ class Fund(Aggregate, created_event_name="Opened"):
                 field="enrolled",
             )
         self._trigger_chained(
-            Fund.EnrolmentRecorded, {"year": year, "county": county, "enrolled": enrolled}
+            Fund.EnrolmentRecorded,
+            {"year": year, "county": county, "enrolled": enrolled},
+            author,
         )
         return True
 
@@ -420,9 +464,12 @@ class Fund(Aggregate, created_event_name="Opened"):
             return True
         return False
 
-    def _trigger_chained(self, event_class: type[Fund.Event], payload: dict[str, Any]) -> None:
+    def _trigger_chained(
+        self, event_class: type[Fund.Event], payload: dict[str, Any], author: Author | None
+    ) -> None:
+        """Trigger one link of the chain: its hash covers the payload and who recorded it."""
         timestamp: datetime = event_class.create_timestamp()
-        payload = {**payload, "prev_hash": self.last_hash}
+        payload = {**payload, "prev_hash": self.last_hash, **author_fields(author)}
         digest = chain_hash(
             topic=event_class.TOPIC,
             originator_id=self.id,

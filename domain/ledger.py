@@ -19,6 +19,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.audit import ChainLink, verify_chain
+from domain.authorship import Author
 from domain.errors import (
     ConcurrentWrites,
     DomainError,
@@ -72,9 +73,19 @@ class ProvinceLedger(Application[UUID]):
     # ------------------------------------------------------------------ funds
 
     def open_fund(
-        self, fund: FundId, *, first_year: int, opening_balance_fen: int, name: str
+        self,
+        fund: FundId,
+        *,
+        first_year: int,
+        opening_balance_fen: int,
+        name: str,
+        author: Author | None = None,
     ) -> tuple[Fund, bool]:
-        """Register a fund; a repeat with the same particulars answers the existing fund."""
+        """Register a fund; a repeat with the same particulars answers the existing fund.
+
+        ``author`` is recorded on the opening (a repeat records nothing, so it keeps the
+        author of the first opening).
+        """
         assert fund.province == self.province
         existing = self.find_fund(fund)
         if existing is not None:
@@ -91,13 +102,21 @@ class ProvinceLedger(Application[UUID]):
                 )
             return existing, False
         new = Fund.open(
-            fund, first_year=first_year, opening_balance_fen=opening_balance_fen, name=name
+            fund,
+            first_year=first_year,
+            opening_balance_fen=opening_balance_fen,
+            name=name,
+            author=author,
         )
         try:
             self.save(new)
         except IntegrityError:
             return self.open_fund(
-                fund, first_year=first_year, opening_balance_fen=opening_balance_fen, name=name
+                fund,
+                first_year=first_year,
+                opening_balance_fen=opening_balance_fen,
+                name=name,
+                author=author,
             )
         return new, True
 
@@ -114,18 +133,27 @@ class ProvinceLedger(Application[UUID]):
         """Every event of the fund, in order."""
         return iter(self.events.get(fund.aggregate_id))
 
-    def close_year(self, fund: FundId, year: int, *, today: date) -> Fund:
+    def close_year(
+        self, fund: FundId, year: int, *, today: date, author: Author | None = None
+    ) -> Fund:
         """Approve a fund's final accounts for a year."""
-        return self._command(fund, lambda f: f.close_year(year, today=today))
+        return self._command(fund, lambda f: f.close_year(year, today=today, author=author))
 
     def record_enrolment(
-        self, fund: FundId, year: int, county: str, enrolled: int, *, correct: bool = False
+        self,
+        fund: FundId,
+        year: int,
+        county: str,
+        enrolled: int,
+        *,
+        correct: bool = False,
+        author: Author | None = None,
     ) -> Fund:
         """Record a county's enrolment for a year on the fund that pools it (the same figure
         again records nothing; another one only as a correction)."""
 
         def command(found: Fund) -> None:
-            found.record_enrolment(year, county, enrolled, correct=correct)
+            found.record_enrolment(year, county, enrolled, correct=correct, author=author)
 
         return self._command(fund, command)
 
@@ -238,12 +266,15 @@ class ProvinceLedger(Application[UUID]):
         return outcomes
 
     def check_many(
-        self, postings: Sequence[Posting], *, restate: bool = False
+        self, postings: Sequence[Posting], *, restate: bool = False, author: Author | None = None
     ) -> tuple[_Batch, list[RowError]]:
-        """Stage every posting in memory, in order; answer the staged batch and every error."""
+        """Stage every posting in memory, in order; answer the staged batch and every error.
+
+        ``author`` is recorded on the postings that name no author of their own.
+        """
         if len(postings) > MAX_POSTINGS_PER_CALL:
             raise PostingRefused(f"at most {MAX_POSTINGS_PER_CALL} postings at once")
-        batch = _Batch(self, postings, restate=restate)
+        batch = _Batch(self, postings, restate=restate, author=author)
         errors: list[RowError] = []
         for index, posting in enumerate(postings):
             try:
@@ -269,7 +300,9 @@ class ProvinceLedger(Application[UUID]):
         """
         for attempt in range(IMPORT_ATTEMPTS):
             if attempt:
-                batch, errors = self.check_many(batch.postings, restate=batch.restate)
+                batch, errors = self.check_many(
+                    batch.postings, restate=batch.restate, author=batch.author
+                )
                 if errors:
                     self.forget_cached(f.id for f in batch.funds.values())
                     return batch, errors
@@ -360,6 +393,8 @@ class _Batch:
     restate: bool = False
     look_up: bool = True
     """Look the postings' references up before staging (False: the voucher key decides)."""
+    author: Author | None = None
+    """Recorded on the events of a posting that names no author of its own."""
     funds: dict[FundId, Fund] = field(default_factory=dict)
     missing: set[FundId] = field(default_factory=set)
     known: dict[tuple[FundId, str], Voucher] = field(default_factory=dict)
@@ -465,14 +500,15 @@ class _Batch:
         if posting.reverses is not None:
             return self._trigger_reversal(fund, posting)
         fund.check_can_post(posting.value_date, restate=self.restate)
+        author = posting.author or self.author
         if posting.counterparty is None:
-            fund.post(posting, restate=self.restate)
+            fund.post(posting, restate=self.restate, author=author)
             return [fund]
         check_pair(posting.line, posting.purpose, posting.fund, posting.counterparty)
         other = self.fund(posting.counterparty, "counterparty")
         other.check_can_post(posting.value_date, restate=self.restate)
-        fund.post(posting, restate=self.restate)
-        other.receive(posting, restate=self.restate)
+        fund.post(posting, restate=self.restate, author=author)
+        other.receive(posting, restate=self.restate, author=author)
         return [fund, other]
 
     def _trigger_reversal(self, fund: Fund, posting: Posting) -> list[Fund]:
@@ -481,16 +517,27 @@ class _Batch:
         _check_reversal(posting, original, self.reversed_by.get((posting.fund, posting.reverses)))
         assert original is not None
         fund.check_can_post(posting.value_date, restate=self.restate)
+        author = posting.author or self.author
         if original.counterparty is None:
             fund.reverse(
-                posting.reference, original, posting.value_date, posting.memo, restate=self.restate
+                posting.reference,
+                original,
+                posting.value_date,
+                posting.memo,
+                restate=self.restate,
+                author=author,
             )
             return [fund]
         counterparty = FundId.parse(original.counterparty)
         other = self.fund(counterparty, "reverses")
         other.check_can_post(posting.value_date, restate=self.restate)
         fund.reverse(
-            posting.reference, original, posting.value_date, posting.memo, restate=self.restate
+            posting.reference,
+            original,
+            posting.value_date,
+            posting.memo,
+            restate=self.restate,
+            author=author,
         )
         mirror = Voucher(
             fund=original.counterparty,
@@ -507,7 +554,14 @@ class _Batch:
             fund_version=0,
         )
         mirror_ref = mirror_reference(posting.fund, posting.reference)
-        other.reverse(mirror_ref, mirror, posting.value_date, posting.memo, restate=self.restate)
+        other.reverse(
+            mirror_ref,
+            mirror,
+            posting.value_date,
+            posting.memo,
+            restate=self.restate,
+            author=author,
+        )
         return [fund, other]
 
     def staged_events(self) -> list[tuple[list[Any], Voucher | None]]:

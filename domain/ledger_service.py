@@ -7,7 +7,9 @@ configuration alone (``env_for`` answers each province's storage settings).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,9 +18,11 @@ from uuid import UUID
 from eventsourcing.domain import DomainEventProtocol
 
 from domain.audit import ChainLink
+from domain.authorship import Author
 from domain.errors import ConcurrentWrites, DomainError, FundNotRegistered
 from domain.fund import Fund
 from domain.funds import FundId
+from domain.group_commit import BatchObserver, GroupCommitter
 from domain.ledger import PostingOutcome, ProvinceLedger, RowError
 from domain.postings import Posting
 from domain.regions import PROVINCES
@@ -65,6 +69,9 @@ class Ledger:
     def __init__(self, env_for: EnvFor) -> None:
         self._env_for = env_for
         self._provinces: dict[str, ProvinceLedger] = {}
+        self._committers: dict[str, GroupCommitter] = {}
+        self._opening = threading.Lock()
+        self._on_batch: BatchObserver | None = None
 
     def province(self, code: str) -> ProvinceLedger:
         """The ledger of a province, refusing a store that was never initialised."""
@@ -72,12 +79,35 @@ class Ledger:
             return self._provinces[code]
         except KeyError:
             pass
-        app = ProvinceLedger(code, env={**self._env_for(code), "CREATE_TABLE": "n"})
-        if not app.vouchers.tables_exist():
-            app.close()
-            raise NotInitialised("this store has no tables yet: run 'fundledger init' first")
-        self._provinces[code] = app
+        with self._opening:  # one ProvinceLedger (one cache, one committer) per province
+            if code in self._provinces:
+                return self._provinces[code]
+            app = ProvinceLedger(code, env={**self._env_for(code), "CREATE_TABLE": "n"})
+            if not app.vouchers.tables_exist():
+                app.close()
+                raise NotInitialised("this store has no tables yet: run 'fundledger init' first")
+            self._committers[code] = GroupCommitter(app, self._on_batch)
+            self._provinces[code] = app
         return app
+
+    def committer(self, code: str) -> GroupCommitter:
+        """The write path of a province (docs/architecture.md, "Group commit")."""
+        self.province(code)
+        return self._committers[code]
+
+    @contextmanager
+    def writing(self, code: str) -> Iterator[ProvinceLedger]:
+        """Hold a province's writes while a command writes it other than by :meth:`post`
+        (its fund cache is not safe to share between two writing threads)."""
+        with self.committer(code).exclusive():
+            yield self._provinces[code]
+
+    def observe_batches(self, on_batch: BatchObserver | None) -> None:
+        """Tell ``on_batch`` the size of every group-commit batch saved from now on."""
+        with self._opening:
+            self._on_batch = on_batch
+            for committer in self._committers.values():
+                committer.on_batch = on_batch
 
     def init(self, provinces: Sequence[str] = tuple(PROVINCES)) -> int:
         """Create every province's tables, one after another; answer how many provinces."""
@@ -96,33 +126,65 @@ class Ledger:
         return True
 
     def open_fund(
-        self, fund: FundId, *, first_year: int, opening_balance_fen: int = 0, name: str = ""
+        self,
+        fund: FundId,
+        *,
+        first_year: int,
+        opening_balance_fen: int = 0,
+        name: str = "",
+        author: Author | None = None,
     ) -> tuple[Fund, bool]:
-        """Register a fund (idempotent for the same particulars)."""
-        return self.province(fund.province).open_fund(
-            fund, first_year=first_year, opening_balance_fen=opening_balance_fen, name=name
-        )
+        """Register a fund (idempotent for the same particulars), recording ``author``."""
+        with self.writing(fund.province) as app:
+            return app.open_fund(
+                fund,
+                first_year=first_year,
+                opening_balance_fen=opening_balance_fen,
+                name=name,
+                author=author,
+            )
 
     def find_fund(self, fund: FundId) -> Fund | None:
         """A registered fund, or None."""
         return self.province(fund.province).find_fund(fund)
 
     def post(self, posting: Posting, *, restate: bool = False) -> PostingOutcome:
-        """Post one posting (one save)."""
-        return self.province(posting.fund.province).post(posting, restate=restate)
+        """Post one posting; its events record ``posting.author``.
 
-    def close_year(self, fund: FundId, year: int, *, today: date | None = None) -> Fund:
-        """Approve a fund's final accounts for a year (DOMAIN.md §7)."""
-        return self.province(fund.province).close_year(fund, year, today=today or date.today())
+        It shares one save with the postings of its province that other threads submit
+        meanwhile (:mod:`domain.group_commit`); alone, it is one save of its own, the single
+        round trip of :meth:`ProvinceLedger.post`.
+        """
+        return self.committer(posting.fund.province).submit(posting, restate=restate)
+
+    def close_year(
+        self,
+        fund: FundId,
+        year: int,
+        *,
+        today: date | None = None,
+        author: Author | None = None,
+    ) -> Fund:
+        """Approve a fund's final accounts for a year (DOMAIN.md §7), recording ``author``."""
+        with self.writing(fund.province) as app:
+            return app.close_year(fund, year, today=today or date.today(), author=author)
 
     def record_enrolment(
-        self, fund: FundId, year: int, county: str, enrolled: int, *, correct: bool = False
+        self,
+        fund: FundId,
+        year: int,
+        county: str,
+        enrolled: int,
+        *,
+        correct: bool = False,
+        author: Author | None = None,
     ) -> Fund:
         """Record a county's enrolment for a year (DOMAIN.md §5): the same figure again
         records nothing; another figure is refused unless ``correct``."""
-        return self.province(fund.province).record_enrolment(
-            fund, year, county, enrolled, correct=correct
-        )
+        with self.writing(fund.province) as app:
+            return app.record_enrolment(
+                fund, year, county, enrolled, correct=correct, author=author
+            )
 
     def import_postings(
         self,
@@ -132,6 +194,7 @@ class Ledger:
         progress: Callable[[int], None] = lambda _: None,
         dry_run: bool = False,
         restate: bool = False,
+        author: Author | None = None,
     ) -> ImportReport:
         """Check every posting, then write each province's postings all or none.
 
@@ -142,7 +205,8 @@ class Ledger:
         retried (see :meth:`ProvinceLedger.write_batch`); if it then fails, the provinces
         before it stay written, and the error names them (running the same request again
         completes it: their postings count as duplicates). With ``dry_run`` every posting is
-        checked and nothing is written.
+        checked and nothing is written. Each posting's events record its own author, or
+        ``author`` when it names none.
 
         Raises:
             RowErrors: every refused posting, by its index in ``postings``.
@@ -156,7 +220,9 @@ class Ledger:
         for code in sorted(groups):
             indices = groups[code]
             ledger = self.province(code)
-            batch, batch_errors = ledger.check_many([postings[i] for i in indices], restate=restate)
+            batch, batch_errors = ledger.check_many(
+                [postings[i] for i in indices], restate=restate, author=author
+            )
             errors.extend(RowError(indices[e.index], e.error) for e in batch_errors)
             staged.append((code, indices, ledger, batch))
         if errors or dry_run:
@@ -175,7 +241,10 @@ class Ledger:
                 progress(base + done)
 
             try:
-                final, refused = ledger.write_batch(batch, chunk=chunk, progress=report)
+                # Under the province's writes: a re-check after a collision cannot collide
+                # again with this process's postings (see domain.group_commit).
+                with self.committer(code).exclusive():
+                    final, refused = ledger.write_batch(batch, chunk=chunk, progress=report)
             except ConcurrentWrites as error:
                 self._forget_staged(staged[position + 1 :])
                 if written:
@@ -220,3 +289,4 @@ class Ledger:
         for app in self._provinces.values():
             app.close()
         self._provinces.clear()
+        self._committers.clear()

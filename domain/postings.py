@@ -7,10 +7,11 @@ These rules need nothing but the row itself; the rules that need the ledger's st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from domain.authorship import Author
 from domain.chain import content_digest
 from domain.errors import InvalidInput
 from domain.funds import FundId
@@ -24,7 +25,13 @@ MAX_MEMO_LENGTH = 500
 
 @dataclass(frozen=True)
 class Posting:
-    """One movement of cash on a fund, as a finance officer keys it in."""
+    """One movement of cash on a fund, as a finance officer keys it in.
+
+    ``author`` is who asks for it: the ledger records it on the posting's events (both sides
+    of a pair, a reversal's too), so a batch that carries several callers' postings records
+    each one's own. It is not part of the posting's content: a retry of the same posting by
+    another caller is still the same posting (a duplicate), and compares equal.
+    """
 
     fund: FundId
     line: Line
@@ -38,6 +45,7 @@ class Posting:
     purpose: Purpose | None = None
     reverses: str | None = None
     memo: str | None = None
+    author: Author | None = field(default=None, compare=False)
 
     def content(self) -> dict[str, Any]:
         """The business content that makes two postings 'the same' for idempotency."""

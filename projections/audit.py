@@ -34,13 +34,38 @@ MAX_FUNDS = 100_000
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One difference the audit found: which check, on which fund (and event version)."""
+
+    check: str
+    """``chain``, ``opening``, ``statement``, ``restatements``, ``close``, ``as_closed`` or
+    ``enrolment``."""
+    fund: str
+    version: int | None
+    detail: str
+    text: str
+    """The finding as one line for a terminal."""
+
+    def __str__(self) -> str:
+        return self.text
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "check": self.check,
+            "fund": self.fund,
+            "version": self.version,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
 class AuditReport:
     """What the audit saw and found."""
 
     funds: int
     events: int
     statements: int
-    findings: tuple[str, ...]
+    findings: tuple[Finding, ...]
 
     @property
     def ok(self) -> bool:
@@ -90,63 +115,100 @@ def _restatements(fund: str, year: int, events: list[object]) -> int:
     return fold_statement(fund, year, restated).current_surplus_fen
 
 
-def audit(ledger: Ledger, read_models: ReadModels) -> AuditReport:
-    """Check every chain and every projection of every year of every fund."""
+def audit(
+    ledger: Ledger,
+    read_models: ReadModels,
+    *,
+    provinces: list[str] | None = None,
+    fund: FundId | None = None,
+    year: int | None = None,
+) -> AuditReport:
+    """Check every chain and every projection of every year of every fund.
+
+    ``provinces``, ``fund`` and ``year`` narrow what is checked (an auditor of one province,
+    one fund, one year); a fund's chain is always checked whole, since a year's figures rest
+    on every event before them.
+    """
     read_models.catch_up()
-    provinces = sorted({s.province for s in read_models.status() if s.head})
-    findings: list[str] = []
+    known = sorted({s.province for s in read_models.status() if s.head})
+    chosen = [p for p in known if provinces is None or p in provinces]
+    findings: list[Finding] = []
     events = statements = 0
-    funds = registered_funds(ledger, read_models, provinces)
-    for fund in funds:
-        links = ledger.chain(fund)
+    funds = [f for f in registered_funds(ledger, read_models, chosen) if fund in (None, f)]
+    for each in funds:
+        links = ledger.chain(each)
         events += len(links)
         for link in links:
-            findings.extend(f"{fund} version {link.version}: {f}" for f in link.findings)
+            findings.extend(
+                Finding("chain", str(each), link.version, f, f"{each} version {link.version}: {f}")
+                for f in link.findings
+            )
         decoded: list[object] = [link.event for link in links if link.event is not None]
         opened = decoded[0] if decoded and isinstance(decoded[0], Fund.Opened) else None
         if opened is None:
-            findings.append(f"{fund}: its first event is not the fund's opening")
+            detail = "its first event is not the fund's opening"
+            findings.append(Finding("opening", str(each), None, detail, f"{each}: {detail}"))
             continue
         years = {int(e.value_date[:4]) for e in decoded if hasattr(e, "value_date")}
         closes = {e.year: utc_text(e.timestamp) for e in decoded if isinstance(e, Fund.YearClosed)}
-        for year in range(opened.first_year, max(years | set(closes) | {opened.first_year}) + 1):
+        for each_year in range(
+            opened.first_year, max(years | set(closes) | {opened.first_year}) + 1
+        ):
+            if year is not None and each_year != year:
+                continue
             statements += 1
-            findings.extend(_check_year(read_models, fund, year, decoded, closes.get(year)))
-        db = read_models.for_province(fund.province).db
-        projected = {(y, c): n for (_, y, c), n in enrolment_records(db, fund=str(fund)).items()}
-        replayed = _replayed_enrolment(decoded)
-        for year, county in sorted(set(projected) | set(replayed)):
-            seen, expected = projected.get((year, county)), replayed.get((year, county))
-            if seen != expected:
-                findings.append(
-                    f"{fund} {year}: enrolment of {county} is {seen} in the read model but "
-                    f"{expected} on replay"
-                )
+            findings.extend(
+                _check_year(read_models, each, each_year, decoded, closes.get(each_year))
+            )
+        findings.extend(_check_enrolment(read_models, each, decoded, year))
     return AuditReport(len(funds), events, statements, tuple(findings))
+
+
+def _check_enrolment(
+    read_models: ReadModels, fund: FundId, decoded: list[object], year: int | None
+) -> list[Finding]:
+    """The enrolment on record per county and year, in the read model against a replay."""
+    db = read_models.for_province(fund.province).db
+    projected = {(y, c): n for (_, y, c), n in enrolment_records(db, fund=str(fund)).items()}
+    replayed = _replayed_enrolment(decoded)
+    found: list[Finding] = []
+    for each_year, county in sorted(set(projected) | set(replayed)):
+        if year is not None and each_year != year:
+            continue
+        seen, expected = projected.get((each_year, county)), replayed.get((each_year, county))
+        if seen != expected:
+            detail = (
+                f"{each_year}: enrolment of {county} is {seen} in the read model but "
+                f"{expected} on replay"
+            )
+            found.append(Finding("enrolment", str(fund), None, detail, f"{fund} {detail}"))
+    return found
 
 
 def _check_year(
     read_models: ReadModels, fund: FundId, year: int, events: list[object], closed_at: str | None
-) -> list[str]:
+) -> list[Finding]:
     """The findings of one fund's year: restated view, restatements, close, as-closed view."""
     name = str(fund)
-    found: list[str] = []
+    found: list[Finding] = []
+
+    def add(check: str, detail: str) -> None:
+        found.append(Finding(check, name, None, f"{year}: {detail}", f"{fund} {year}: {detail}"))
+
     statement = read_models.statement(fund, year)
     for key, (seen, expected) in _differences(
         statement.to_json(), fold_statement(name, year, events).to_json()
     ).items():
-        found.append(f"{fund} {year}: {key} is {seen} in the read model but {expected} on replay")
+        add("statement", f"{key} is {seen} in the read model but {expected} on replay")
     restated = _restatements(name, year, events)
     if statement.restatements_fen != restated:
-        found.append(
-            f"{fund} {year}: restatements are {statement.restatements_fen} fen in the read "
-            f"model but {restated} fen on replay"
+        add(
+            "restatements",
+            f"restatements are {statement.restatements_fen} fen in the read model but "
+            f"{restated} fen on replay",
         )
     if statement.closed_at != closed_at:
-        found.append(
-            f"{fund} {year}: closed at {statement.closed_at} in the read model but "
-            f"{closed_at} on replay"
-        )
+        add("close", f"closed at {statement.closed_at} in the read model but {closed_at} on replay")
     if closed_at is None or statement.closed_at is None:
         return found
     as_closed = read_models.statement(fund, year, view="as_closed").to_json()
@@ -154,7 +216,8 @@ def _check_year(
     for key, (seen, expected) in _differences(
         as_closed, fold_statement(name, year, known).to_json()
     ).items():
+        detail = f"as closed: {key} is {seen} in the read model but {expected} on replay"
         found.append(
-            f"{fund} {year} as closed: {key} is {seen} in the read model but {expected} on replay"
+            Finding("as_closed", name, None, f"{year} {detail}", f"{fund} {year} {detail}")
         )
     return found

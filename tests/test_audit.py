@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date
 
@@ -145,3 +146,31 @@ def test_audit_verify_still_checks_a_fund_whose_opening_was_removed(real_url: st
     assert result.exit_code == 1
     assert "resident:140100 version 2: version 2 follows 0: events are missing" in result.output
     assert "resident:140100: its first event is not the fund's opening" in result.output
+
+
+def test_audit_verify_json_narrowed_to_a_fund_and_year(real_url: str) -> None:
+    populate(real_url)
+    runner = CliRunner()
+    args = ["audit", "verify", "--fund", "resident:140100", "--year", "2024", "--db", real_url]
+    ok = runner.invoke(cli, [*args, "--format", "json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout) == {
+        "ok": True,
+        "checked": {"funds": 1, "events": 4, "statements": 1},
+        "findings": [],
+    }
+    execute(real_url, "UPDATE fl_postings SET amount_fen = amount_fen + 1 WHERE reference = 'S-1'")
+    bad = runner.invoke(cli, [*args, "--format", "json"])
+    assert bad.exit_code == 1
+    document = json.loads(bad.stdout)
+    assert document["ok"] is False
+    detail = "2024: income.subsidy is 5000.01 in the read model but 5000.00 on replay"
+    assert {"check": "statement", "fund": "resident:140100", "version": None, "detail": detail} in (
+        document["findings"]
+    )
+    assert {f["detail"][:4] for f in document["findings"]} == {"2024"}  # only the year asked
+    rows = runner.invoke(cli, [*args, "--format", "csv"])
+    assert rows.stdout.startswith("check,fund,version,detail\nstatement,resident:140100,,2024:")
+    province = runner.invoke(cli, ["audit", "verify", "--province", "140100", "--db", real_url])
+    assert province.exit_code == 2
+    assert "not a province code" in province.stderr

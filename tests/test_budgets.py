@@ -20,8 +20,8 @@ from typer.testing import CliRunner, Result
 
 from api.bootstrap import App, bootstrap_app
 from api.cli import app as cli
-from api.cli.budget import permitted_expense_lines
 from api.settings import Settings
+from api.usecases.budgets import permitted_expense_lines
 from domain.budget import (
     Budget,
     BudgetNotFound,
@@ -339,7 +339,8 @@ def test_cli_execution_checked_by_hand(sql_app: App, tmp_path: Path) -> None:
     early = run(sql_app, "budget", "execution", "resident:140100", "--year", "2025")
     assert early.exit_code == 2
     assert "only a draft budget" in early.stderr
-    run(sql_app, "budget", "approve", "resident:140100", "--year", "2025", "--ref", APPROVAL)
+    run(sql_app, "budget", "approve", "resident:140100", "--year", "2025", "--ref", APPROVAL,
+        "--by", "太原市财政局")  # fmt: skip
     changed = write_csv(tmp_path / "adjust.csv", {**TAIYUAN_2025, "benefit": "2000000000.00"})
     run(
         sql_app,
@@ -425,3 +426,32 @@ def test_cli_tells_every_problem_of_a_budget_file(sql_app: App, tmp_path: Path) 
     )
     assert refused.exit_code == 2
     assert "lines: the province permits no budget on other_expense" in refused.stderr
+
+
+def test_cli_budget_commands_honour_fundledger_principal(sql_app: App, tmp_path: Path) -> None:
+    """Maker ≠ checker on the CLI: the drafter named by FUNDLEDGER_PRINCIPAL may not approve."""
+    file = write_csv(tmp_path / "budget.csv", TAIYUAN_2025)
+    as_li = {"FUNDLEDGER_PRINCIPAL": "li"}
+    args = ["resident:140100", "--year", "2025", "--db", sql_app.settings_url]
+    runner = CliRunner()
+    drafted = runner.invoke(cli, ["budget", "draft", *args, "--file", file], env=as_li)
+    assert drafted.exit_code == 0, drafted.output
+    own = runner.invoke(cli, ["budget", "approve", *args, "--ref", APPROVAL], env=as_li)
+    assert own.exit_code == 2
+    assert "li drafted the resident:140100 2025 budget and may not approve it" in own.stderr
+    other = runner.invoke(cli, ["budget", "approve", *args, "--ref", APPROVAL, "--by", "wang"])
+    assert other.exit_code == 0, other.output
+    shown = runner.invoke(cli, ["budget", "show", *args, "--format", "json"])
+    assert [v["principal"] for v in json.loads(shown.stdout)["versions"]][-1] == "wang"
+
+
+def test_cli_budget_tables_group_thousands_and_write_files(sql_app: App, tmp_path: Path) -> None:
+    file = write_csv(tmp_path / "budget.csv", TAIYUAN_2025)
+    run(sql_app, "budget", "draft", "resident:140100", "--year", "2025", "--file", file)
+    table = run(sql_app, "budget", "show", "resident:140100", "--year", "2025")
+    assert "1,950,000,000.00" in table.stdout
+    target = tmp_path / "budget.json"
+    written = run(sql_app, "budget", "show", "resident:140100", "--year", "2025",
+                  "--format", "json", "--output", str(target))  # fmt: skip
+    assert written.exit_code == 0, written.output
+    assert json.loads(target.read_text(encoding="utf-8"))["status"] == "draft"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,12 @@ def statement_json(db: str, fund: str, year: int = 2024) -> dict[str, Any]:
 def event_count(db: str, fund: str) -> int:
     result = ok("events", fund, "--db", db)
     return int(result.stderr.split("chain intact: ")[1].split(" events")[0])
+
+
+@pytest.fixture(autouse=True)
+def _principal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every write of these tests is recorded as made by ``cli:tester``."""
+    monkeypatch.setenv("FUNDLEDGER_PRINCIPAL", "cli:tester")
 
 
 @pytest.fixture
@@ -467,8 +474,9 @@ def test_statement_csv(posted: str) -> None:
 
 
 def table_row(text: str, label: str) -> list[str]:
+    """The cells of a table's row (columns are two or more spaces apart)."""
     for line in text.splitlines():
-        cells = [c.strip() for c in line.strip("│┃ ").split("│")]
+        cells = [c.strip() for c in re.split(r"\s{2,}", line.strip())]
         if cells and cells[0] == label:
             return cells
     raise AssertionError(f"no row {label!r} in:\n{text}")
@@ -478,13 +486,13 @@ def test_statement_table(posted: str) -> None:
     result = ok("statement", "resident:140100", "--year", "2024", "--db", posted)
     text = result.stdout
     assert "resident:140100 · 2024 · restated" in text
-    assert table_row(text, "opening balance") == ["opening balance", "5000.00"]
-    assert table_row(text, "income subtotal") == ["income subtotal", "10000.00"]
-    assert table_row(text, "contribution.individual") == ["contribution.individual", "6000.00"]
+    assert table_row(text, "opening balance") == ["opening balance", "5,000.00"]
+    assert table_row(text, "income subtotal") == ["income subtotal", "10,000.00"]
+    assert table_row(text, "contribution.individual") == ["contribution.individual", "6,000.00"]
     assert table_row(text, "expense to_upper") == ["expense to_upper", "100.00"]
-    assert table_row(text, "expense total") == ["expense total", "9896.74"]
+    assert table_row(text, "expense total") == ["expense total", "9,896.74"]
     assert table_row(text, "current surplus") == ["current surplus", "103.26"]
-    assert table_row(text, "closing balance") == ["closing balance", "5103.26"]
+    assert table_row(text, "closing balance") == ["closing balance", "5,103.26"]
     assert table_row(text, "current surplus rate") == ["current surplus rate", "0.020326"]
     assert table_row(text, "months of coverage") == ["months of coverage", "6.2510"]
     result = ok("statement", "adjustment:140000", "--year", "2024", "--db", posted)
@@ -519,7 +527,7 @@ def test_statement_refusals(db: str, tmp_path: Path, args: list[str], problem: s
 
 def test_statement_as_of(posted: str) -> None:
     opened = json.loads(ok("events", "resident:140100", "--format", "json", "--db", posted).stdout)
-    opened_at = opened[0]["recorded_at"]
+    opened_at = opened["events"][0]["recorded_at"]
     then = ok(
         "statement resident:140100 --year 2024 --format json --as-of", opened_at, "--db", posted
     )
@@ -556,21 +564,27 @@ def test_events(posted: str) -> None:
         assert name in result.stdout
     assert "chain intact: 5 events, head hash " in result.stderr
     as_json = ok("events", "resident:140100", "--format", "json", "--db", posted)
-    events = json.loads(as_json.stdout)
+    page = json.loads(as_json.stdout)
+    events = page["events"]
+    assert page["next"] is None
+    assert page["chain"]["ok"] is True
+    assert page["chain"]["events"] == 5
     assert [e["version"] for e in events] == [1, 2, 3, 4, 5]
     assert all(e["chain_ok"] and e["findings"] == [] for e in events)
-    assert events[0]["opening_balance"] == "5000.00"
-    assert events[0]["name"] == "太原市"
-    assert [e.get("reference") for e in events[1:]] == ["C-1", "S-1", "B-1", "L-1"]
-    assert [e.get("amount") for e in events[1:]] == ["6000.00", "4000.00", "9796.74", "100.00"]
-    assert events[4]["counterparty"] == "adjustment:140000"
-    assert events[4]["memo"] == "年度调剂金上解"
+    assert events[0]["payload"]["opening_balance"] == "5000.00"
+    assert events[0]["payload"]["name"] == "太原市"
+    assert [e["payload"].get("reference") for e in events[1:]] == ["C-1", "S-1", "B-1", "L-1"]
+    amounts = [e["payload"].get("amount") for e in events[1:]]
+    assert amounts == ["6000.00", "4000.00", "9796.74", "100.00"]
+    assert events[4]["payload"]["counterparty"] == "adjustment:140000"
+    assert events[4]["payload"]["memo"] == "年度调剂金上解"
+    assert {e["recorded_by"] for e in events} == {"cli:tester"}
     head = result.stderr.split("head hash ")[1].strip()
-    assert head == events[-1]["chain_hash"]
+    assert head == events[-1]["chain_hash"] == page["chain"]["head"]
     assert [e["prev_hash"] for e in events[1:]] == [e["chain_hash"] for e in events[:-1]]
     mirror = json.loads(
         ok("events", "adjustment:140000", "--format", "json", "--db", posted).stdout
-    )
-    assert mirror[1]["reference"] == "resident:140100#L-1"
-    assert mirror[1]["amount"] == "100.00"
+    )["events"]
+    assert mirror[1]["payload"]["reference"] == "resident:140100#L-1"
+    assert mirror[1]["payload"]["amount"] == "100.00"
     assert "not registered" in refused("events", "resident:140300", "--db", posted).stderr

@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.authored import author_fields, author_named, upcast_without_author
+from domain.authorship import Author
+from domain.chain import GENESIS_HASH, chain_hash
 from domain.errors import DomainError, InvalidInput, PostingRefused
 from domain.funds import FUNDLEDGER_NAMESPACE, FundId, Scheme
 from domain.lines import Level, Line, Purpose
@@ -458,6 +461,52 @@ def test_posting_content_and_digest() -> None:
         replace(a, county=None),
     ):
         assert changed.digest() != a.digest()
+
+
+def test_a_posting_s_author_is_not_part_of_its_identity() -> None:
+    """A retry of the same posting by another caller is the same posting (a duplicate)."""
+    a = posting("resident:140100 benefit 1.00 2024-03-02 B-1")
+    by_li = replace(a, author=Author("li", request_id="req-1"))
+    by_wang = replace(a, author=Author("cli:wang"))
+    assert a.author is None
+    assert by_li.author == Author("li", request_id="req-1")
+    assert by_li.digest() == by_wang.digest() == a.digest()
+    assert "author" not in by_li.content()
+    assert by_li == by_wang == a
+    assert len({by_li, by_wang, a}) == 1
+    assert replace(by_li, amount_fen=101) != by_li
+
+
+def test_author_fields_of_an_event() -> None:
+    assert author_fields(None) == {"recorded_by": None, "request_id": None}
+    assert author_fields(Author("li", "req-1")) == {"recorded_by": "li", "request_id": "req-1"}
+    assert author_named(None, None) is None
+    assert author_named(None, "太原市财政局") == Author("太原市财政局")
+    assert author_named(Author("li"), "ignored") == Author("li")
+    state = {"year": 2023, "recorded_by": "stale", "request_id": "stale"}
+    upcast_without_author(state)
+    assert state == {"year": 2023, "recorded_by": None, "request_id": None}
+
+
+def test_the_chain_hash_leaves_out_only_an_author_that_is_none() -> None:
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def digest(**payload: object) -> str:
+        return chain_hash(
+            topic="fundledger:Fund.YearClosed",
+            originator_id=uuid.UUID(int=1),
+            originator_version=2,
+            timestamp=when,
+            payload={"year": 2023, "prev_hash": GENESIS_HASH, **payload},
+        )
+
+    bare = digest()
+    assert digest(recorded_by=None, request_id=None) == bare
+    assert digest(memo=None) != bare  # any other field is hashed, None or not
+    assert digest(recorded_by="li") != bare
+    assert digest(recorded_by="li", request_id=None) == digest(recorded_by="li")
+    assert digest(recorded_by="li", request_id="r") != digest(recorded_by="li")
+    assert digest(recorded_by="li") != digest(recorded_by="wang")
 
 
 def test_posting_pairing_flags() -> None:

@@ -134,7 +134,10 @@ class Sheet:
 def read_xlsx(path: Path) -> dict[str, Sheet]:
     """Every sheet of a workbook, by name, in order."""
     with zipfile.ZipFile(path) as archive:
-        part = lambda name: ElementTree.fromstring(archive.read(name))  # noqa: E731
+
+        def part(name: str) -> ElementTree.Element:
+            return ElementTree.fromstring(archive.read(name))
+
         strings = [
             "".join(t.text or "" for t in si.iter(f"{{{NS['m']}}}t"))
             for si in part("xl/sharedStrings.xml").findall("m:si", NS)
@@ -266,8 +269,10 @@ def test_statement_xlsx_several_statements_one_sheet_each(db: str, tmp_path: Pat
 
 def test_ratios_xlsx_one_sheet_per_year(db: str, tmp_path: Path) -> None:
     rows: list[dict[str, Any]] = []
-    for year in (2024, 2025):
-        rows += json.loads(ok("ratios", "--year", str(year), "--format", "json", "--db", db).stdout)
+    for asked in (2024, 2025):
+        rows += json.loads(
+            ok("ratios", "--year", str(asked), "--format", "json", "--db", db).stdout
+        )
     target = tmp_path / "ratios.xlsx"
     ratios_xlsx(rows, target)
     sheets = read_xlsx(target)

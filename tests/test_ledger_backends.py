@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from domain.authorship import Author
 from domain.errors import (
     FundAlreadyRegistered,
     FundNotRegistered,
@@ -178,6 +181,34 @@ def test_chain_is_intact_after_postings(ledger: Ledger) -> None:
     assert [link.version for link in links] == [1, 2]
     assert all(link.ok for link in links)
     assert links[1].event.prev_hash == links[0].event.chain_hash
+
+
+def test_one_atomic_save_records_each_posting_s_author(ledger: Ledger) -> None:
+    """``post_atomically`` (a settlement's draws) saves several postings, each with its author."""
+    open_funds(ledger)
+    ledger.post(posting("resident:140100 benefit 1.00 2024-01-31 B-0"))  # names nobody
+    rows = [
+        replace(posting("resident:140100 benefit 2.00 2024-02-01 B-1"), author=Author("li")),
+        replace(
+            posting(
+                "resident:140100 to_upper 3.00 2024-02-02 L-1 "
+                "counterparty=adjustment:140000 purpose=adjustment_levy"
+            ),
+            author=Author("wang", request_id="req-9"),
+        ),
+    ]
+    outcomes = ledger.province("140000").post_atomically(rows, [])
+    assert [o.status for o in outcomes] == ["posted", "posted"]
+    city = ledger.chain(CITY)
+    assert [(link.recorded_by, link.request_id) for link in city] == [
+        (None, None),
+        (None, None),
+        ("li", None),
+        ("wang", "req-9"),
+    ]
+    mirror = ledger.chain(PROVINCE_ADJUSTMENT)[-1]
+    assert (mirror.recorded_by, mirror.request_id, mirror.ok) == ("wang", "req-9", True)
+    assert all(link.ok for link in city)
 
 
 def test_a_fund_is_snapshotted_at_each_interval_by_single_and_bulk_writes(ledger: Ledger) -> None:

@@ -64,7 +64,7 @@ def nantong(tmp_path: Path) -> str:
 
 
 def test_the_catch_up_schedule(nantong: str) -> None:
-    result = run("catch-up", "--fund", NANTONG, "--format", "json", "--db", nantong)
+    result = run("catch-up", NANTONG, "--format", "json", "--db", nantong)
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     qidong = [r for r in rows if r["county"] == "320681"]
@@ -78,9 +78,9 @@ def test_the_catch_up_schedule(nantong: str) -> None:
     assert qidong[0]["per_capita"] == "1100.00"
     assert qidong[0]["owed"] == "100000.00"
     assert {r["owed"] for r in rows if r["county"] == "320682"} == {"0.00"}
-    table = run("catch-up", "--fund", NANTONG, "--db", nantong)
+    table = run("catch-up", NANTONG, "--db", nantong)
     assert "320681" in table.stdout
-    refused = run("catch-up", "--fund", "resident:140100", "--db", nantong)
+    refused = run("catch-up", "resident:140100", "--db", nantong)
     assert refused.exit_code == 2
     assert "no financing-standard catch-up" in refused.stderr
 
@@ -158,7 +158,7 @@ def test_the_settle_commands(nantong: str, tmp_path: Path) -> None:
 
 
 def test_dry_run_records_nothing(nantong: str) -> None:
-    result = run("settle", "draft", "--dry-run", "--province", "320000", "--year", "2021",
+    result = run("settle", "dry-run", "--province", "320000", "--year", "2021",
                  "--db", nantong)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "nothing recorded" in result.stdout
@@ -252,3 +252,71 @@ def test_what_the_posted_settlement_leaves_owed_is_tracked_until_paid(
         {"debtor": "320600", "kind": "government", "owed": "10000.00", "paid": "0.00",
          "outstanding": "10000.00", "reference": "MAKEGOOD-2021-320600"},
     ]  # fmt: skip
+
+
+def test_a_dry_run_has_one_name(nantong: str) -> None:
+    """``settle draft --dry-run`` was a second name for ``settle dry-run``: it is gone."""
+    result = run("settle", "draft", "--dry-run", "--province", "320000", "--year", "2021",
+                 "--db", nantong)  # fmt: skip
+    assert result.exit_code == 2
+    assert "No such option" in result.output
+    missing = run("settle", "report", "--province", "320000", "--year", "2021", "--db", nantong)
+    assert missing.exit_code == 2  # and nothing was drafted
+
+
+def test_no_amount_is_cut_in_a_120_column_terminal(
+    nantong: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A settlement of a big province: every figure whole, with thousands separators."""
+    from api.cli import common
+    from api.cli.clearing_tables import print_settlement
+    from clearing.report import SettlementView
+    from domain.money import format_fen_grouped
+
+    plan = ("--contributions", "1050000.00", "--subsidies", "200000.00", "--spending", "1.00")
+    run("plan", NANTONG, "--year", "2021", "--county", "320681", *plan, "--db", nantong)
+    assert run("settle", "draft", "--province", "320000", "--year", "2021", "--by", "li",
+               "--db", nantong).exit_code == 0  # fmt: skip
+    monkeypatch.setattr(common.out, "width", 120)
+    table = run("settle", "report", "--province", "320000", "--year", "2021", "--db", nantong)
+    assert table.exit_code == 0, table.output
+    assert "185,000.00" in table.stdout
+    assert "…" not in table.stdout
+    app = bootstrap_app(Settings(database_url=nantong))
+    try:
+        view = settlement.settlement_view(app, "320000", 2021)
+    finally:
+        app.close()
+
+    def huge(value: object) -> object:  # 185,000.00 becomes 18,500,000,000.00
+        if isinstance(value, dict):
+            return {k: v * 10**5 if k.endswith("_fen") else huge(v) for k, v in value.items()}
+        return [huge(v) for v in value] if isinstance(value, list) else value
+
+    big = SettlementView(**{**view.__dict__, "result": huge(view.result)})
+    console = Console(record=True, width=120)
+    print_settlement(big, console)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 120
+    figures = [p[f"{k}_fen"] for p in big.result["pools"] for k in ("income", "gap", "draw")]
+    assert all(format_fen_grouped(f) in text for f in figures), text
+    assert "…" not in text
+
+
+def test_read_commands_honour_format_and_output(nantong: str, tmp_path: Path) -> None:
+    schedule = tmp_path / "catch-up.csv"
+    written = run("catch-up", NANTONG, "--format", "csv", "--output", str(schedule),
+                  "--db", nantong)  # fmt: skip
+    assert written.exit_code == 0, written.output
+    assert schedule.read_text(encoding="utf-8").startswith("county,enrolled,per_capita,owed,")
+    dry = tmp_path / "dry.json"
+    done = run("settle", "dry-run", "--province", "320000", "--year", "2021", "--format", "json",
+               "--output", str(dry), "--db", nantong)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert json.loads(dry.read_text(encoding="utf-8"))["status"] == "draft"
+    no_file = run("settle", "dry-run", "--province", "320000", "--year", "2021",
+                  "--format", "xlsx", "--db", nantong)  # fmt: skip
+    assert no_file.exit_code == 2
+    assert "--output" in no_file.stderr
+    table = run("catch-up", NANTONG, "--db", nantong)
+    assert "100,000.00" in table.stdout  # yuan with thousands separators in every table

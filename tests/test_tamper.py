@@ -2,11 +2,13 @@
 
 Real stores, edited behind the ledger's back: a SQLite file through ``sqlite3`` and a
 PostgreSQL schema through ``psycopg``. After each edit a fresh ledger (the ledger caches
-funds in memory) checks the fund's chain, and so does ``fundledger events``.
+funds in memory) checks the fund's chain, and so does ``fundledger events``. The events are
+written with their authors (class version 2): who recorded an event is covered by its hash.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -23,13 +25,14 @@ from api.bootstrap import bootstrap
 from api.cli import app
 from api.settings import Settings
 from domain.audit import ChainLink
+from domain.authorship import Author
 from domain.chain import chain_hash
 from domain.funds import FundId
 from domain.ledger_service import Ledger
 from tests.scenario import CITY, PROVINCE_ADJUSTMENT, posting
 
 EVENTS_TABLE = "ledger_140000_events"
-LIBRARY_KEYS = ("timestamp", "originator_topic", "chain_hash")
+LIBRARY_KEYS = ("timestamp", "originator_topic", "chain_hash", "class_version")
 
 
 class Store(Protocol):
@@ -165,6 +168,13 @@ POSTINGS = (
     "counterparty=adjustment:140000 purpose=adjustment_levy",
     "resident:140100 subsidy/standard@central 5000.00 2024-06-30 S-1",  # version 5
 )
+AUTHORS = (
+    Author("wang", request_id="req-1"),
+    Author("li", request_id="req-2"),
+    Author("cli:zhao"),
+    Author("wang", request_id="req-3"),
+)
+"""Who posted each of :data:`POSTINGS`: the callers of one import."""
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -175,9 +185,17 @@ def url(request: pytest.FixtureRequest) -> str:
     ledger = bootstrap(Settings(database_url=found))
     try:
         ledger.init(["140000"])
-        ledger.open_fund(CITY, first_year=2024, opening_balance_fen=3_522_600, name="太原市")
-        ledger.open_fund(PROVINCE_ADJUSTMENT, first_year=2024)
-        ledger.import_postings([posting(text) for text in POSTINGS])
+        opener = Author("province-office", request_id="req-0")
+        ledger.open_fund(
+            CITY, first_year=2024, opening_balance_fen=3_522_600, name="太原市", author=opener
+        )
+        ledger.open_fund(PROVINCE_ADJUSTMENT, first_year=2024, author=opener)
+        ledger.import_postings(
+            [
+                dataclasses.replace(posting(text), author=author)
+                for text, author in zip(POSTINGS, AUTHORS, strict=True)
+            ]
+        )
     finally:
         ledger.close()
     return found
@@ -231,6 +249,32 @@ def change_amount_and_rehash(store: Store) -> None:
     assert rehash(topic, 3, data) == data["chain_hash"]  # the forger's method is right
     data["amount_fen"] = 30_050
     data["chain_hash"] = rehash(topic, 3, data)
+    store.put(3, topic, json.dumps(data).encode())
+
+
+def change_recorded_by(store: Store) -> None:
+    """Put another name on the benefit of version 3 (who paid it out is what an audit asks)."""
+    topic, state = store.rows()[3]
+    data = json.loads(state)
+    assert (data["class_version"], data["recorded_by"]) == (2, "li")
+    data["recorded_by"] = "wang"
+    store.put(3, topic, json.dumps(data).encode())
+
+
+def blank_request_id(store: Store) -> None:
+    """Remove the request that wrote version 3 (the link to the server's logs)."""
+    topic, state = store.rows()[3]
+    data = json.loads(state)
+    data["request_id"] = None
+    store.put(3, topic, json.dumps(data).encode())
+
+
+def strip_author_as_v1(store: Store) -> None:
+    """Make version 3 look like an event stored before authors were recorded."""
+    topic, state = store.rows()[3]
+    data = json.loads(state)
+    for key in ("class_version", "recorded_by", "request_id"):
+        del data[key]
     store.put(3, topic, json.dumps(data).encode())
 
 
@@ -304,6 +348,9 @@ EDITS: list[Any] = [
     pytest.param(append_copy, [6], "prev_hash is not the previous", id="append-copy"),
     pytest.param(insert_copy, [3, 4, 5, 6], "chain_hash does not match", id="insert-copy"),
     pytest.param(swap, [2, 3, 4], "prev_hash is not the previous", id="swap"),
+    pytest.param(change_recorded_by, [3], "chain_hash does not match", id="change-author"),
+    pytest.param(blank_request_id, [3], "chain_hash does not match", id="blank-request-id"),
+    pytest.param(strip_author_as_v1, [3], "chain_hash does not match", id="strip-author"),
 ]
 
 
@@ -314,6 +361,14 @@ def test_untampered_chain_is_intact(url: str, fresh: Callable[[str], Ledger]) ->
     links = fresh(url).chain(CITY)
     assert [link.version for link in links] == [1, 2, 3, 4, 5]
     assert broken(links) == []
+    assert [link.recorded_by for link in links] == [
+        "province-office",
+        "wang",
+        "li",
+        "cli:zhao",
+        "wang",
+    ]
+    assert [link.request_id for link in links] == ["req-0", "req-1", "req-2", None, "req-3"]
     events = [link.event for link in links if link.event is not None]
     assert len(events) == 5
     assert [e.prev_hash for e in events[1:]] == [e.chain_hash for e in events[:-1]]
@@ -324,6 +379,10 @@ def test_untampered_chain_is_intact(url: str, fresh: Callable[[str], Ledger]) ->
     assert "BROKEN" not in result.stdout
     for reference in ("C-1", "B-1", "L-1", "S-1"):
         assert reference in result.stdout
+    for name in ("province-office", "cli:zhao"):
+        assert name in result.stdout
+    as_json = json.loads(run_events(url, "--format", "json").stdout)["events"]
+    assert [e["recorded_by"] for e in as_json] == [link.recorded_by for link in links]
 
 
 @pytest.mark.parametrize(("edit", "expected", "finding"), EDITS)
@@ -350,7 +409,7 @@ def test_the_chain_reports_the_broken_link(
     assert finding in result.stderr
     as_json = run_events(url, "--format", "json")
     assert as_json.exit_code == 1
-    reported = json.loads(as_json.stdout)
+    reported = json.loads(as_json.stdout)["events"]
     assert [e["version"] for e in reported if not e["chain_ok"]] == expected
 
 

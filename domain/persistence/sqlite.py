@@ -43,8 +43,15 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         ]
 
     def insert_batches(self, batches: Batches, progress: Callable[[int], None]) -> None:
-        """One transaction, an ``executemany`` of vouchers and one of events per batch."""
+        """One transaction, an ``executemany`` of vouchers and one of events per batch.
+
+        The file's write lock is taken before ``batches`` is read, as PostgreSQL's recorder
+        takes its table lock first: a group-commit batch re-checked while it is read cannot
+        then collide with another process (docs/architecture.md, "Group commit"). A no-op
+        write takes it (the library's transaction opens with a deferred ``BEGIN``).
+        """
         with self.datastore.transaction(commit=True) as c:
+            c.execute(f"DELETE FROM {self.vouchers_table_name} WHERE 0")  # noqa: S608
             for done, (stored_events, vouchers) in enumerate(batches, 1):
                 self._insert_vouchers(c, vouchers)
                 c.executemany(

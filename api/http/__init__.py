@@ -1,0 +1,1 @@
+"""The HTTP adapter: the FastAPI app, its dependencies, the problem mapping and the routers."""

@@ -1,0 +1,95 @@
+"""The FastAPI app factory: one App per process, every router, the problem mapping.
+
+``uvicorn --factory api.http.app:create_app`` (what ``fundledger serve`` runs) calls
+:func:`create_app` once in each worker process; the settings come from the environment, as
+for the CLI. Every module of :mod:`api.http.routers` that has a ``router`` is included, in the
+order of the modules' names, so a new resource is one new module and nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from api.bootstrap import bootstrap_app
+from api.http import concurrency, metrics, ops, problems, routers
+from api.http.deps import authenticate
+from api.http.logs import configure_logging
+from api.http.middleware import RequestMiddleware
+from api.settings import Settings
+
+TITLE = "fundledger"
+DESCRIPTION = (
+    "The ledger and clearing house of China's resident medical-insurance funds. Every request "
+    "but /healthz and /metrics needs 'Authorization: Bearer TOKEN'. Money is a decimal string "
+    "of yuan; an error is application/problem+json (docs/contract.md)."
+)
+
+
+def _version() -> str:
+    try:
+        return version("fundledger")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "0.0.0"
+
+
+def resource_routers() -> list[APIRouter]:
+    """The ``router`` of every module of :mod:`api.http.routers`, by module name."""
+    found = []
+    for module_info in sorted(pkgutil.iter_modules(routers.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{routers.__name__}.{module_info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, APIRouter):
+            found.append(router)
+    return found
+
+
+def _problem_media_in_openapi(api: FastAPI) -> None:
+    """The OpenAPI document with error answers under problem+json (built once, then kept)."""
+    build = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            api.openapi_schema = problems.problems_in_their_media_type(build())
+        return api.openapi_schema
+
+    setattr(api, "openapi", openapi)  # noqa: B010 - FastAPI's documented way to customise it
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The HTTP API for these settings (read from the environment when not given)."""
+    settings = settings or Settings()
+    configure_logging()
+
+    @asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        fl_app = bootstrap_app(settings, connect_db=concurrency.shared_connect)
+        fl_app.ledger.observe_batches(metrics.observe_group_commit_batch)
+        api.state.fl_app = fl_app
+        try:
+            yield
+        finally:
+            fl_app.close()
+
+    api = FastAPI(
+        title=TITLE,
+        version=_version(),
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        responses=problems.PROBLEM_RESPONSES,
+        lifespan=lifespan,
+    )
+    api.state.settings = settings
+    _problem_media_in_openapi(api)
+    problems.install(api, authenticate)
+    api.include_router(ops.router)
+    for router in resource_routers():
+        api.include_router(router)
+    api.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    return api

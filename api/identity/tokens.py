@@ -1,0 +1,216 @@
+"""The tokens that let a caller in over HTTP (docs/operations.md, "Tokens").
+
+A token is shown once, when it is made; the store keeps only its SHA-256, so a copy of the
+database lets no one in. Every request looks its token's hash up again, with no cache, so a
+revocation takes effect on the next request in every server process. The table lives in the
+store's default database, beside the read models, and is created by ``fundledger init``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import psycopg
+
+from domain.access import Role
+from domain.errors import Conflict, NotFound, Retryable
+from projections.db import ProjectionDB, connect
+
+TOKEN_PREFIX = "flt_"  # noqa: S105 - a prefix, not a secret
+"""Every token starts with it, so that a leaked one is recognisable in a scan of text."""
+
+TABLE = "fl_tokens"
+CREATE_TABLE = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    region TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+)"""
+COLUMNS = "name, role, region, created_at, revoked_at"
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """What the store knows of a token: never the token itself, nor its hash."""
+
+    name: str
+    role: Role
+    region: str
+    created_at: str
+    revoked_at: str | None
+
+    @property
+    def revoked(self) -> bool:
+        """True once the token has been revoked."""
+        return self.revoked_at is not None
+
+
+def new_token() -> str:
+    """A fresh token: the prefix and 32 random bytes, URL-safe."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    """The SHA-256 of a token, in hex: all that the store keeps of it."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _record(row: tuple[object, ...]) -> TokenRecord:
+    name, role, region, created_at, revoked_at = row
+    return TokenRecord(
+        name=str(name),
+        role=Role(str(role)),
+        region=str(region),
+        created_at=str(created_at),
+        revoked_at=None if revoked_at is None else str(revoked_at),
+    )
+
+
+def _missing_table(error: Exception) -> bool:
+    return isinstance(error, psycopg.errors.UndefinedTable) or (
+        isinstance(error, sqlite3.OperationalError) and "no such table" in str(error)
+    )
+
+
+class TokenStore:
+    """The ``fl_tokens`` table, on a connection of its own, safe to share between threads.
+
+    One lock serialises the connection (a lookup is one indexed query). A connection the
+    database dropped is replaced on the next call, so a server outlives a restart of its
+    database; meanwhile every call raises :class:`Retryable`.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._db: ProjectionDB | None = None
+        self._lock = threading.Lock()
+
+    def _run(self, work: Callable[[ProjectionDB], _T]) -> _T:
+        with self._lock:
+            try:
+                if self._db is None:
+                    self._db = connect(self._url)
+                return work(self._db)
+            except (psycopg.OperationalError, sqlite3.OperationalError) as error:
+                if _missing_table(error):
+                    raise
+                self._drop()
+                raise Retryable("the store did not answer; try again") from error
+
+    def _drop(self) -> None:
+        if self._db is not None:
+            with suppress(psycopg.Error, sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+    def create_table(self) -> None:
+        """Create the table if it does not exist yet (``fundledger init``)."""
+        self._run(lambda db: db.execute(CREATE_TABLE))
+
+    def ping(self) -> None:
+        """Raise :class:`Retryable` unless the store answers a query."""
+        self._run(lambda db: db.query("SELECT 1"))
+
+    def add(self, name: str, role: Role, region: str) -> tuple[str, TokenRecord]:
+        """Record a new token for ``name``; answer the token (shown once) and its record.
+
+        Raises:
+            Conflict: ``name`` already has a token (revoked or not: a name is never reused,
+                since it is the ``recorded_by`` of every write made with it).
+        """
+        token = new_token()
+        record = TokenRecord(name, role, region, _now(), None)
+
+        def insert(db: ProjectionDB) -> None:
+            db.execute(CREATE_TABLE)
+            with db.transaction():
+                if db.query(f"SELECT 1 FROM {TABLE} WHERE name = %s", (name,)):  # noqa: S608
+                    raise Conflict(f"a token named {name!r} already exists", field="name")
+                db.execute(
+                    f"INSERT INTO {TABLE} (name, role, region, token_sha256, created_at)"  # noqa: S608
+                    " VALUES (%s, %s, %s, %s, %s)",
+                    (name, role.value, region, token_hash(token), record.created_at),
+                )
+
+        try:
+            self._run(insert)
+        except (psycopg.errors.UniqueViolation, sqlite3.IntegrityError) as error:
+            raise Conflict(f"a token named {name!r} already exists", field="name") from error
+        return token, record
+
+    def list(self) -> list[TokenRecord]:
+        """Every token's record, by name (an empty list before the first token)."""
+        try:
+            rows = self._run(
+                lambda db: db.query(f"SELECT {COLUMNS} FROM {TABLE} ORDER BY name")  # noqa: S608
+            )
+        except (psycopg.Error, sqlite3.Error) as error:
+            if _missing_table(error):
+                return []
+            raise
+        return [_record(row) for row in rows]
+
+    def revoke(self, name: str) -> TokenRecord:
+        """Revoke the token of ``name`` (again: nothing changes, the first time stays).
+
+        Raises:
+            NotFound: no token has that name.
+        """
+
+        def update(db: ProjectionDB) -> list[tuple[object, ...]]:
+            db.execute(
+                f"UPDATE {TABLE} SET revoked_at = %s WHERE name = %s AND revoked_at IS NULL",  # noqa: S608
+                (_now(), name),
+            )
+            return db.query(f"SELECT {COLUMNS} FROM {TABLE} WHERE name = %s", (name,))  # noqa: S608
+
+        try:
+            rows = self._run(update)
+        except (psycopg.Error, sqlite3.Error) as error:
+            if not _missing_table(error):
+                raise
+            rows = []
+        if not rows:
+            raise NotFound(f"no token is named {name!r}", field="name")
+        return _record(rows[0])
+
+    def lookup(self, token: str) -> TokenRecord | None:
+        """The record of a token that is known and not revoked, else None.
+
+        Asked on every request; the token itself is hashed at once and never kept.
+        """
+        digest = token_hash(token)
+        try:
+            rows = self._run(
+                lambda db: db.query(
+                    f"SELECT {COLUMNS} FROM {TABLE}"  # noqa: S608
+                    " WHERE token_sha256 = %s AND revoked_at IS NULL",
+                    (digest,),
+                )
+            )
+        except (psycopg.Error, sqlite3.Error) as error:
+            if _missing_table(error):
+                return None
+            raise
+        return _record(rows[0]) if rows else None
+
+    def close(self) -> None:
+        """Close the connection (a later call opens a new one)."""
+        with self._lock:
+            self._drop()
