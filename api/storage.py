@@ -59,12 +59,13 @@ def store_env(url: str) -> dict[str, str]:
 
 class StoreRefused(InvalidInput):
     """The database URL names a store that cannot be used as given: a folder that does not
-    exist, an unknown database or user, a wrong password. The user's to fix (CLI exit 2)."""
+    exist, an unknown database or user, a wrong password, a closed port. The user's to fix
+    (CLI exit 2)."""
 
 
 class StoreUnreachable(Retryable):
-    """The store did not answer (a closed port, a timeout, a locked SQLite file): the same
-    request may succeed later (CLI exit 75, HTTP 503)."""
+    """The store did not answer in time (a timeout, a dropped connection, a locked SQLite
+    file): the same request may succeed later (CLI exit 75, HTTP 503)."""
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -108,16 +109,21 @@ _REFUSED_BY_SERVER = (
     "unable to open database file",
     "permission denied",
     "is not a database",
+    "Connection refused",
 )
-"""Words of a store's refusal that say the URL is wrong, not that the store is away."""
+"""Words of a store's refusal that say the URL is wrong, not that the store is away.
+
+A closed port counts as a wrong URL: nothing listens where ``--db`` points (a mistyped port
+or host), and the command cannot know that anything ever will."""
 
 
 def store_failure(error: BaseException) -> StoreRefused | StoreUnreachable | None:
     """The domain error for a failure of the store itself, None for any other exception.
 
     A server that answered and refused (unknown database or user, wrong password, a SQLite
-    folder that does not exist) is the user's mistake; a server that did not answer (closed
-    port, timeout) or a store locked by another writer may work on the next attempt.
+    folder that does not exist) or a port where nothing listens is the user's mistake; a
+    server that did not answer in time, a dropped connection or a store locked by another
+    writer may work on the next attempt.
     """
     seen: BaseException | None = error
     while seen is not None:

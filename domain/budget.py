@@ -1,6 +1,6 @@
-"""The budget aggregate (预算, DOMAIN.md §4): one per fund and fiscal year, every version kept.
+"""The budget aggregate (预算, docs/domain.md §4): one per fund and fiscal year, every version kept.
 
-A budget is drafted on the statement lines of DOMAIN.md §2, in fen. A draft may be replaced
+A budget is drafted on the statement lines of docs/domain.md §2, in fen. A draft may be replaced
 by a new draft until it is approved; after that it changes only by an adjustment (预算调整方案)
 with an approval reference of its own, and the original stays visible. Commands check every
 rule (one function per rule below, each naming its seed) and raise a :class:`BudgetRefused`;
@@ -49,7 +49,7 @@ def budget_id(fund: FundId, year: int) -> uuid.UUID:
 def check_line_amounts(lines: Mapping[Line, int]) -> dict[str, int]:
     """Every statement line, in statement order, with a budget of zero or more fen.
 
-    A line left out is budgeted at zero. Budgets are kept on the lines of DOMAIN.md §2 (the
+    A line left out is budgeted at zero. Budgets are kept on the lines of docs/domain.md §2 (the
     layout of the 收支预算表), not on sub-lines.
     """
     for line, amount in lines.items():

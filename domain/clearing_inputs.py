@@ -1,4 +1,4 @@
-"""Clearing inputs recorded as events: one aggregate per pool and year (DOMAIN.md §6).
+"""Clearing inputs recorded as events: one aggregate per pool and year (docs/domain.md §6).
 
 What a year-end gap allocation needs beyond the postings: the pool's provincial performance
 assessment (考核评价: a grade and an optional score) and, in a municipal pool, each county's

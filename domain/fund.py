@@ -45,7 +45,7 @@ def enrolment_key(year: int, county: str) -> str:
 
 
 class Fund(Aggregate, created_event_name="Opened"):
-    """A fund (DOMAIN.md §1), identified by ``scheme:region``."""
+    """A fund (docs/domain.md §1), identified by ``scheme:region``."""
 
     TOPIC = "fundledger:Fund"
 
@@ -367,7 +367,7 @@ class Fund(Aggregate, created_event_name="Opened"):
         """Final accounts are approved year after year (决算逐年审批): a year is closed only
         once every earlier year of the fund's books is, so that a closed year's opening
         balance can move only through a restatement of an earlier closed year, which its
-        statement then shows (DOMAIN.md §7)."""
+        statement then shows (docs/domain.md §7)."""
         open_before = [y for y in range(self.first_year, year) if y not in self.closed_years]
         if open_before:
             raise PostingRefused(
@@ -445,7 +445,7 @@ class Fund(Aggregate, created_event_name="Opened"):
     def check_can_post(self, value_date: date, *, restate: bool = False) -> bool:
         """Refuse a value date this fund's books do not cover; True for a restatement.
 
-        DOMAIN.md §7: after a year's final accounts are approved, a change to that year is a
+        docs/domain.md §7: after a year's final accounts are approved, a change to that year is a
         restatement, recorded only when the caller says so (``import --restate``).
         """
         if value_date.year < self.first_year:

@@ -1,4 +1,4 @@
-"""Fund ids and schemes, DOMAIN.md §1: a fund is ``scheme:region``, e.g. ``resident:140100``."""
+"""Fund ids and schemes (docs/domain.md §1): ``scheme:region``, e.g. ``resident:140100``."""
 
 from __future__ import annotations
 

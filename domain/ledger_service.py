@@ -165,7 +165,7 @@ class Ledger:
         today: date | None = None,
         author: Author | None = None,
     ) -> Fund:
-        """Approve a fund's final accounts for a year (DOMAIN.md §7), recording ``author``."""
+        """Approve a fund's final accounts for a year (docs/domain.md §7), recording ``author``."""
         with self.writing(fund.province) as app:
             return app.close_year(fund, year, today=today or date.today(), author=author)
 
@@ -179,7 +179,7 @@ class Ledger:
         correct: bool = False,
         author: Author | None = None,
     ) -> Fund:
-        """Record a county's enrolment for a year (DOMAIN.md §5): the same figure again
+        """Record a county's enrolment for a year (docs/domain.md §5): the same figure again
         records nothing; another figure is refused unless ``correct``."""
         with self.writing(fund.province) as app:
             return app.record_enrolment(

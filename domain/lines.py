@@ -1,4 +1,4 @@
-"""Ledger lines of the official statement layout, DOMAIN.md §2.
+"""Ledger lines of the official statement layout, docs/domain.md §2.
 
 The fund is kept on a cash basis (收付实现制): a line is recognised when cash moves.
 """
@@ -41,11 +41,11 @@ LINE_NAMES: dict[Line, str] = {
     Line.TO_LOWER: "补助下级支出",
     Line.TO_UPPER: "上解上级支出",
 }
-"""Each line's name in the official statement layout (DOMAIN.md §2)."""
+"""Each line's name in the official statement layout (docs/domain.md §2)."""
 
 
 class Level(StrEnum):
-    """The level of government that pays a subsidy (DOMAIN.md §5)."""
+    """The level of government that pays a subsidy (docs/domain.md §5)."""
 
     CENTRAL = "central"
     PROVINCIAL = "provincial"

@@ -1,6 +1,6 @@
 """Money: integer fen inside, decimal strings of yuan outside, never float.
 
-CONTRACT.md "Conventions": at most two decimals; no JSON number, empty string, NaN or
+docs/contract.md "Conventions": at most two decimals; no JSON number, empty string, NaN or
 exponent; a value of 10^13 yuan or more is refused.
 """
 

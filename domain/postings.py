@@ -80,7 +80,7 @@ class Posting:
 
 
 def check_posting_shape(posting: Posting) -> None:
-    """Refuse a posting whose fields do not fit together (CONTRACT.md "Postings file").
+    """Refuse a posting whose fields do not fit together (docs/contract.md "Postings file").
 
     Raises:
         InvalidInput: naming the field at fault.

@@ -1,4 +1,4 @@
-"""Regions: 6-digit administrative division codes (GB/T 2260), DOMAIN.md §1.
+"""Regions: 6-digit administrative division codes (GB/T 2260), docs/domain.md §1.
 
 ``140000`` is a province, ``140100`` a city (市/州), ``140105`` a county or district.
 """

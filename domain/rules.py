@@ -45,7 +45,7 @@ def refuse_pair_across_provinces(paying: FundId, receiving: FundId) -> None:
 def check_inter_level_direction(line: Line, paying: FundId, receiving: FundId) -> None:
     """A ``to_upper`` goes to a fund of a higher level, a ``to_lower`` to a lower one.
 
-    DOMAIN.md §2: inter-level money is a pair between levels; the adjustment fund of a
+    docs/domain.md §2: inter-level money is a pair between levels; the adjustment fund of a
     region is above every pool of that region, so ``adjustment:140000`` receives levies
     from ``resident:140100`` and pays it draws.
     """
@@ -89,7 +89,7 @@ def check_legacy_merge(paying: FundId, receiving: FundId) -> None:
 
     Seeds: Guizhou 2019 (清算、划转、合并), Jilin 2016. The move is booked against the
     opening balance of both funds, not as income or expense, so that it does not inflate
-    the merged fund's surplus rate (DOMAIN.md §2).
+    the merged fund's surplus rate (docs/domain.md §2).
     """
     if not paying.is_legacy:
         raise PostingRefused(

@@ -1,4 +1,6 @@
-"""The year-end settlement of a province's pools (调剂金清算, DOMAIN.md §6): draft → approve → post.
+"""The year-end settlement of a province's pools (调剂金清算, docs/domain.md §6).
+
+Draft → approve → post.
 
 One aggregate per province and year. A draft records the policy (its whole content, so an
 auditor can rerun it), the hash of the inputs and the full result; it may be redrafted while it
@@ -82,8 +84,8 @@ def check_still_draft(settlement: Settlement) -> None:
 def check_approver_did_not_draft(settlement: Settlement, approver: str) -> None:
     """The approver may not be anyone who drafted a version of the settlement.
 
-    CONTRACT.md (HTTP roles): an approver may not approve a settlement they drafted — the
-    separation of duties of 内部控制 (不相容岗位相互分离).
+    docs/contract.md ("Identity and access"): an approver may not approve a settlement they
+    drafted — the separation of duties of 内部控制 (不相容岗位相互分离).
     """
     if approver in settlement.drafters:
         raise DrafterMayNotApprove(

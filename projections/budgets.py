@@ -1,4 +1,4 @@
-"""The budgets read model (DOMAIN.md §4): every version of a budget, and its execution.
+"""The budgets read model (docs/domain.md §4): every version of a budget, and its execution.
 
 One row per line of every version a budget went through (drafts, the approved original,
 each adjustment), so the original stays visible next to the current budget. Execution
@@ -39,7 +39,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("expense", tuple(x.value for x in EXPENSE_LINES), "subtotal"),
     ("expense", tuple(x.value for x in INTER_LEVEL_EXPENSE), "total"),
 )
-"""The statement layout of DOMAIN.md §2: lines, then the (sub)total they close."""
+"""The statement layout of docs/domain.md §2: lines, then the (sub)total they close."""
 
 
 class BudgetProjection:

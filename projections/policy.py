@@ -114,7 +114,7 @@ class DeficitRule(_Frozen):
 
 
 class WarningRules(_Frozen):
-    """The warning rules of DOMAIN.md §3."""
+    """The warning rules of docs/domain.md §3."""
 
     bands: tuple[Band, ...] = Field(min_length=1)
     minimum_months: MinimumMonths | None = None
@@ -169,7 +169,7 @@ class RemainderSplit(_Frozen):
 
 
 class SubsidyPolicy(_Frozen):
-    """Subsidy standards by year and the share each level of government pays (DOMAIN.md §5).
+    """Subsidy standards by year and the share each level of government pays (docs/domain.md §5).
 
     ``central_share`` is the province's own; ``central_shares`` (the default file) gives it by
     province, from the five tiers of central co-financing (80/60/50/30/10%).
@@ -215,7 +215,7 @@ class SubsidyPolicy(_Frozen):
 
 
 class BudgetPolicy(_Frozen):
-    """What a budget may carry; ``None``: every expense line (DOMAIN.md §4)."""
+    """What a budget may carry; ``None``: every expense line (docs/domain.md §4)."""
 
     permitted_expense_lines: tuple[Line, ...] | None = None
 

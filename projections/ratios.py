@@ -1,6 +1,6 @@
-"""The ratios of DOMAIN.md §3, exact integer arithmetic rounded half-up at the edge.
+"""The ratios of docs/domain.md §3, exact integer arithmetic rounded half-up at the edge.
 
-CONTRACT.md "Conventions": rates to 6 decimals, months of coverage to 4; a ratio whose
+docs/contract.md "Conventions": rates to 6 decimals, months of coverage to 4; a ratio whose
 denominator is zero is ``None`` (``null`` in JSON).
 """
 
@@ -29,7 +29,7 @@ def current_surplus_rate(income_subtotal_fen: int, expense_subtotal_fen: int) ->
 def balance_rate_denominator(
     choice: str, *, income_subtotal_fen: int, funds_raised_fen: int
 ) -> int:
-    """The accumulated balance rate's denominator as a policy chooses it (DOMAIN.md §3):
+    """The accumulated balance rate's denominator as a policy chooses it (docs/domain.md §3):
     ``funds_raised`` (contribution + subsidy), else the income subtotal."""
     return funds_raised_fen if choice == "funds_raised" else income_subtotal_fen
 

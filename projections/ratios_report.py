@@ -1,4 +1,4 @@
-"""The ratios report (DOMAIN.md §3): one row per fund for a year, with its warnings.
+"""The ratios report (docs/domain.md §3): one row per fund for a year, with its warnings.
 
 Read from the statement read model (``fl_postings`` grouped by fund, fiscal year and month),
 never from a fold of the events. Each row gives the full year's figures and ratios; while the
@@ -233,7 +233,7 @@ def statement_warnings(
     db: ProjectionDB | None = None,
     today: date | None = None,
 ) -> list[dict[str, Any]]:
-    """The ``warnings`` list of a statement's JSON (DOMAIN.md §3).
+    """The ``warnings`` list of a statement's JSON (docs/domain.md §3).
 
     A complete year (over, or closed) is judged on the statement's own figures. An
     incomplete one is judged on the trailing 12 months, read from ``db`` as of the

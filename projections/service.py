@@ -81,7 +81,7 @@ class ReadModels:
         """A fund's statement, after applying every event recorded so far, with its warnings.
 
         The accumulated balance rate's denominator and the warnings follow ``policy`` (the
-        province's own file when not given). The warnings are those of DOMAIN.md §3
+        province's own file when not given). The warnings are those of docs/domain.md §3
         (:func:`statement_warnings`): a complete year is judged on its own figures, an
         incomplete one on the trailing 12 months, never on the year to date alone. "Complete"
         is judged on ``today``, or, for an ``as_of`` statement, on the day of ``as_of`` in

@@ -1,4 +1,4 @@
-"""The statement of a fund for one fiscal year (DOMAIN.md §2), folded from its events.
+"""The statement of a fund for one fiscal year (docs/domain.md §2), folded from its events.
 
 Cash basis: a posting counts in the fiscal year of its value date. A reversal counts,
 negatively, in the year of its own value date. A legacy fund's balance moved into the merged
@@ -51,7 +51,7 @@ class Statement:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     accumulated_balance_denominator: str = "income_subtotal"
     """The accumulated balance rate's denominator: ``income_subtotal`` or ``funds_raised``
-    (contribution + subsidy), as the province's policy says (DOMAIN.md §3)."""
+    (contribution + subsidy), as the province's policy says (docs/domain.md §3)."""
 
     def line(self, key: str) -> int:
         """A line or ``line.sub_line`` total (0 when nothing was posted)."""
@@ -100,7 +100,7 @@ class Statement:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The statement JSON of CONTRACT.md."""
+        """The statement JSON of docs/contract.md."""
         income: dict[str, str] = {}
         for line in INCOME_LINES:
             _put_line(income, self.lines_fen, line.value)

@@ -1,4 +1,4 @@
-"""Subsidies due and received, per fund, year and level of government (DOMAIN.md §5).
+"""Subsidies due and received, per fund, year and level of government (docs/domain.md §5).
 
 **Due** = residents enrolled (the latest record of each county, from ``fl_enrolment``) × the
 year's government subsidy per person (the policy's standard) × the level's share: the centre's

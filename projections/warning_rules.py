@@ -1,4 +1,4 @@
-"""The fund warnings of DOMAIN.md §3: pure rules on a period's figures and a province's policy.
+"""The fund warnings of docs/domain.md §3: pure rules on a period's figures and a province's policy.
 
 Each seed's rule is one function, with its source in the docstring. The figures a rule sees
 are chosen by :func:`warning_basis`: the full year once it is complete, else the trailing 12
@@ -66,7 +66,7 @@ class Figures:
         return Fraction(self.closing_balance_fen * 12, self.expense_subtotal_fen)
 
     def to_json(self, policy: Policy, prefix: str = "") -> dict[str, Any]:
-        """The figures and their ratios as CONTRACT.md strings (``null`` for a zero base)."""
+        """The figures and their ratios as docs/contract.md strings (``null`` for a zero base)."""
         income, expense, closing = (
             self.income_subtotal_fen,
             self.expense_subtotal_fen,
@@ -98,7 +98,7 @@ class Finding:
 def warning_basis(
     full_year: Figures, trailing: Figures | None, *, complete: bool
 ) -> Figures | None:
-    """The figures a fund's warnings are computed on (DOMAIN.md §3).
+    """The figures a fund's warnings are computed on (docs/domain.md §3).
 
     Resident contributions arrive mostly in the fourth quarter while benefits are paid
     monthly, so a January–October figure can show a deep deficit in a surplus year. A
@@ -111,7 +111,7 @@ def warning_basis(
 
 
 def months_band(basis: Figures, policy: Policy) -> Finding | None:
-    """The common bands of months of coverage (DOMAIN.md §3: < 3 insufficient, 3–6 low,
+    """The common bands of months of coverage (docs/domain.md §3: < 3 insufficient, 3–6 low,
     6–9 reasonable, 9–15 high, > 15 excessive); the levels are the policy's."""
     months = basis.months_exact()
     if months is None:
@@ -164,7 +164,7 @@ def legacy_ncms_cap(fund: FundId, basis: Figures, policy: Policy) -> Finding | N
 
 
 def year_end_deficit(basis: Figures, policy: Policy) -> Finding | None:
-    """Any current deficit at year end (DOMAIN.md §3; the Shanxi 2024 draft plans none):
+    """Any current deficit at year end (docs/domain.md §3; the Shanxi 2024 draft plans none):
     income below expense over the basis period, on the subtotals or, if the policy says
     ``measure = "total"``, on the totals with the inter-level lines."""
     rule = policy.warnings.deficit

@@ -1,4 +1,4 @@
-"""Budgets (DOMAIN.md §4): the rules on memory; the CLI and read model on SQLite and PostgreSQL.
+"""Budgets (docs/domain.md §4): the rules on memory; the CLI and read model on SQLite, PostgreSQL.
 
 The figures are a city pool's year in Shanxi: about two million residents at 400 yuan of
 contribution and 700 yuan of subsidy each, benefits and the critical-illness premium, and the

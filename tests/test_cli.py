@@ -1,4 +1,4 @@
-"""The ``fundledger`` command line, end to end on a real store (CONTRACT.md).
+"""The ``fundledger`` command line, end to end on a real store (docs/contract.md).
 
 Every figure expected here is worked out by hand from the postings in the test.
 """

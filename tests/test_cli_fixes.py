@@ -1,6 +1,7 @@
 """What a new user met when trying every README command, each fixed and kept fixed.
 
-A wrong ``--db`` is one line and exit 2 (75 when the store does not answer), a read never
+A wrong ``--db`` is one line and exit 2 (a closed port too; 75 when the store does not answer
+in time), a read never
 creates an empty SQLite file, money is never cut in a 120-column terminal, every read
 command honours ``--format`` and ``--output`` alike, one spelling per option, ``--version``,
 a postings file names the line of an encoding error or an oversized field, and listing the
@@ -71,12 +72,21 @@ def test_an_unknown_postgres_database_is_the_users_mistake(postgres_url: str) ->
     assert 'database "no_such_database_here" does not exist' in line
 
 
-def test_a_closed_port_is_retryable_exit_75() -> None:
+def test_a_closed_port_is_one_line_and_exit_2() -> None:
     result = run("ratios", "--year", "2024", "--db", "postgresql://postgres@127.0.0.1:1/test")
-    assert result.exit_code == common.EXIT_RETRYABLE == 75, (result.stdout, result.stderr)
+    assert result.exit_code == common.EXIT_REFUSED == 2, (result.stdout, result.stderr)
     (line,) = result.stderr.splitlines()
-    assert line.startswith("db: the store did not answer: ")
-    assert line.endswith("; try again")
+    assert line.startswith("db: the store refused the connection: ")
+    assert "Connection refused" in line
+
+
+def test_a_store_that_does_not_answer_in_time_is_retryable_exit_75() -> None:
+    from api.storage import store_failure
+
+    timeout = OSError("connection timeout expired")
+    failure = store_failure(_operational(timeout))
+    assert failure is not None
+    assert common.report(failure) == common.EXIT_RETRYABLE == 75
 
 
 # --------------------------------------------------------------------------- money in tables
@@ -229,3 +239,13 @@ def test_listing_the_commands_loads_no_heavy_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert loaded.strip() == "[]"
+
+
+def _operational(cause: BaseException) -> BaseException:
+    """A psycopg OperationalError caused by ``cause``, as a failed connection raises it."""
+    import psycopg
+
+    try:
+        raise psycopg.OperationalError(str(cause)) from cause
+    except psycopg.OperationalError as error:
+        return error

@@ -1,4 +1,4 @@
-"""Ratios and warnings (DOMAIN.md §3): the rules, the report from the read model, the CLI.
+"""Ratios and warnings (docs/domain.md §3): the rules, the report from the read model, the CLI.
 
 Expected figures are worked out by hand in each test's comments.
 """

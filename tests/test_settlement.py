@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from api.bootstrap import App, bootstrap_app
-from api.settings import Settings
 from api.exports.settlement import FileFormat, render
+from api.settings import Settings
 from clearing import settlement
 from clearing.levy import levy_plan, post_levies
 from clearing.policy import load_policy
@@ -33,6 +33,7 @@ PROVINCE = "140000"
 def report(app: App, province: str, year: int, fmt: FileFormat) -> bytes:
     """The recorded settlement's file, as ``settle report`` writes it."""
     return render(settlement.settlement_view(app, province, year), fmt)
+
 
 FUNDS = (CITY, CITY2, PROVINCE_ADJUSTMENT)
 POSTINGS = [

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.bootstrap import bootstrap_app
-from api.settings import Settings
 from api.exports.settlement import render, report_csv, report_json, report_xlsx
+from api.settings import Settings
 from clearing import settlement
 from clearing.allocation import ProvinceInput, allocate
 from clearing.inputs import inputs_hash

@@ -1,4 +1,4 @@
-"""Subsidies due, received and outstanding per level (DOMAIN.md §5), exact to the fen."""
+"""Subsidies due, received and outstanding per level (docs/domain.md §5), exact to the fen."""
 
 from __future__ import annotations
 

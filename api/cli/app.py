@@ -252,6 +252,7 @@ def demo(
             province=province,
             console=err,
             statement_of=fl.read_models.statement,
+            author=cli_principal().author,
         )
         summary.print(out)
         cli_settle.dry_run_table(fl, province, summary.latest_year, out)

@@ -1,6 +1,6 @@
 """Cut the plan into postings: pure, deterministic, lazy.
 
-Cash basis with the rhythm a fund officer knows (DOMAIN.md §2, §3):
+Cash basis with the rhythm a fund officer knows (docs/domain.md §2, §3):
 
 - individual contributions arrive mostly in the collection period (集中征缴期): about 88% in
   October-December (:data:`CONTRIBUTION_MONTHS`), per county, monthly from September and

@@ -1,6 +1,6 @@
 """The demo province's clearing inputs: each pool's assessment grade and its counties' plans.
 
-What the year-end allocation reads beyond the postings (DOMAIN.md §6):
+What the year-end allocation reads beyond the postings (docs/domain.md §6):
 
 - the provincial performance assessment (考核评价, Shanxi 2024 draft) of every city pool for
   every year, a grade from A to D drawn from the seed by a generator of its own (so the books
@@ -20,14 +20,13 @@ from random import Random
 
 from api.demo.plan import PROVINCE_SALT, ProvincePlan
 from api.demo.standards import LATEST_YEAR, YEARS
+from domain.authorship import Author
 from domain.clearing_inputs import record_assessment, set_county_plans
 from domain.funds import FundId, Scheme
 from domain.ledger_service import Ledger
 
 GRADES = "AABBBBCCCD"
 """The grades drawn from, weighted: most cities are assessed B or C."""
-PRINCIPAL = "demo"
-"""Who records the demo's clearing inputs."""
 
 
 def assessment_grades(plan: ProvincePlan) -> dict[tuple[str, int], str]:
@@ -57,15 +56,15 @@ def county_plans(plan: ProvincePlan) -> dict[str, dict[str, tuple[int, int, int]
     return plans
 
 
-def record_clearing_inputs(ledger: Ledger, plan: ProvincePlan) -> int:
+def record_clearing_inputs(ledger: Ledger, plan: ProvincePlan, author: Author) -> int:
     """Record every grade and county plan not yet recorded; answer how many records changed."""
     changed = 0
     for (fund, year), grade in assessment_grades(plan).items():
         changed += record_assessment(
-            ledger, FundId.parse(fund), year, grade=grade, score=None, principal=PRINCIPAL
+            ledger, FundId.parse(fund), year, grade=grade, score=None, author=author
         )
     for fund, plans in county_plans(plan).items():
         changed += set_county_plans(
-            ledger, FundId.parse(fund), LATEST_YEAR, plans=plans, principal=PRINCIPAL
+            ledger, FundId.parse(fund), LATEST_YEAR, plans=plans, author=author
         )
     return changed

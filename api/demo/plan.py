@@ -5,7 +5,7 @@ both the generator and the tests read it. Everything is drawn from ``random.Rand
 with a string made of the demo seed (never the global generator, never the clock), so the
 same seed always plans the same province.
 
-The story the figures tell (DOMAIN.md §5, §6):
+The story the figures tell (docs/domain.md §5, §6):
 
 - enrolment per county from the data module, jittered ±5% by seed, falling 0.5-2% a year;
 - funds raised = enrolled × the national standard (``standards.STANDARDS``); the needy's

@@ -24,6 +24,7 @@ from api.demo.plan import CityPlan, ProvincePlan, plan_province
 from api.demo.shanxi import ADJUSTMENT_FUND_NAME, PROVINCE, PROVINCE_NAME
 from api.demo.standards import FIRST_YEAR, LATEST_YEAR, YEARS
 from api.demo.summary import CitySummary, DemoSummary
+from domain.authorship import Author
 from domain.errors import InvalidInput, ReferenceConflict
 from domain.funds import FundId, Scheme
 from domain.ledger_service import ImportReport, Ledger, RowErrors
@@ -36,6 +37,9 @@ BATCH = 20_000
 ProgressFn = Callable[[int], None]
 StatementOf = Callable[[FundId, int], Statement]
 """A fund's statement for a year: the read models' (``ReadModels.statement``)."""
+
+DEMO_AUTHOR = Author(recorded_by="demo")
+"""Who the demo's writes record when no caller is named."""
 
 ADJUSTMENT_OPENING_FEN = 0
 """The adjustment fund starts empty in the first year: the pools' levies fill it."""
@@ -50,6 +54,7 @@ def run_demo(
     console: Console | None = None,
     chunk: int = 2_000,
     statement_of: StatementOf | None = None,
+    author: Author = DEMO_AUTHOR,
 ) -> DemoSummary:
     """Build the synthetic province in ``ledger`` and answer what was done.
 
@@ -63,6 +68,7 @@ def run_demo(
         statement_of: where the summary's figures come from: the read models
             (``ReadModels.statement``, as the CLI passes). Without it they are folded from
             the funds' events (``statement_for``), for a bare ledger without read models.
+        author: who every write of the demo records (the CLI passes its caller).
 
     Raises:
         InvalidInput: another province, a scale below 1, or a store holding another demo.
@@ -76,9 +82,9 @@ def run_demo(
     if scale < 1:
         raise InvalidInput(f"the scale is a whole number from 1, not {scale}", field="scale")
     plan = plan_province(seed)
-    opened = _open_funds(ledger, plan)
-    report = _post_all(ledger, plan, scale=scale, console=console, chunk=chunk)
-    record_clearing_inputs(ledger, plan)
+    opened = _open_funds(ledger, plan, author)
+    report = _post_all(ledger, plan, scale=scale, console=console, chunk=chunk, author=author)
+    record_clearing_inputs(ledger, plan, author)
     statement = statement_of or (lambda fund, year: statement_for(ledger, fund, year))
     adjustment = statement(ADJUSTMENT_FUND, LATEST_YEAR)
     return DemoSummary(
@@ -108,7 +114,7 @@ def _funds(plan: ProvincePlan) -> list[tuple[FundId, int, str]]:
     return funds
 
 
-def _open_funds(ledger: Ledger, plan: ProvincePlan) -> int:
+def _open_funds(ledger: Ledger, plan: ProvincePlan, author: Author) -> int:
     """Open every fund (refusing first if any is already open otherwise); answer how many new."""
     funds = _funds(plan)
     for fund, opening, name in funds:
@@ -125,17 +131,17 @@ def _open_funds(ledger: Ledger, plan: ProvincePlan) -> int:
     enrolment = {str(FundId(Scheme.RESIDENT, c.city.code)): c for c in plan.cities}
     for fund, opening, name in funds:
         opened, created = ledger.open_fund(
-            fund, first_year=FIRST_YEAR, opening_balance_fen=opening, name=name
+            fund, first_year=FIRST_YEAR, opening_balance_fen=opening, name=name, author=author
         )
         created_count += created
         city = enrolment.get(str(fund))
         if city is not None and opened.version == 1:
-            _record_enrolment(ledger, fund, city)
+            _record_enrolment(ledger, fund, city, author)
     return created_count
 
 
-def _record_enrolment(ledger: Ledger, fund: FundId, city: CityPlan) -> None:
-    """Each county's enrolment for each year (DOMAIN.md §5), on a fund with nothing on it yet.
+def _record_enrolment(ledger: Ledger, fund: FundId, city: CityPlan, author: Author) -> None:
+    """Each county's enrolment for each year (docs/domain.md §5), on a fund with nothing on it yet.
 
     Enrolment events are not idempotent (the latest record counts), so they are written only
     while the fund holds its opening event alone: a re-run finds the fund further on and
@@ -143,11 +149,17 @@ def _record_enrolment(ledger: Ledger, fund: FundId, city: CityPlan) -> None:
     """
     for year in city.years:
         for county in year.counties:
-            ledger.record_enrolment(fund, year.year, county.code, county.enrolled)
+            ledger.record_enrolment(fund, year.year, county.code, county.enrolled, author=author)
 
 
 def _post_all(
-    ledger: Ledger, plan: ProvincePlan, *, scale: int, console: Console | None, chunk: int
+    ledger: Ledger,
+    plan: ProvincePlan,
+    *,
+    scale: int,
+    console: Console | None,
+    chunk: int,
+    author: Author,
 ) -> ImportReport:
     """Post every generated posting in batches of :data:`BATCH`, with a progress bar."""
     items = list(province_items(plan))
@@ -169,7 +181,7 @@ def _post_all(
             def advance(count: int, base: int = done) -> None:
                 progress.update(task, completed=base + count)
 
-            report = _import(ledger, batch, chunk=chunk, progress=advance)
+            report = _import(ledger, batch, chunk=chunk, progress=advance, author=author)
             posted += report.posted
             duplicates += report.duplicates
             done += len(batch)
@@ -184,11 +196,11 @@ def _batches(postings: Iterator[Posting], size: int) -> Iterator[list[Posting]]:
 
 
 def _import(
-    ledger: Ledger, batch: list[Posting], *, chunk: int, progress: ProgressFn
+    ledger: Ledger, batch: list[Posting], *, chunk: int, progress: ProgressFn, author: Author
 ) -> ImportReport:
     """One batch; a reference already posted with other amounts means another ``--scale``."""
     try:
-        return ledger.import_postings(batch, chunk=chunk, progress=progress)
+        return ledger.import_postings(batch, chunk=chunk, progress=progress, author=author)
     except RowErrors as error:
         conflicts = [e for e in error.errors if isinstance(e.error, ReferenceConflict)]
         if not conflicts:

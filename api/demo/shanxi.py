@@ -1,6 +1,6 @@
 """Shanxi (山西省, 140000): its 11 cities and their 117 counties and districts, GB/T 2260.
 
-The demo pools residents at city level (市级统筹, DOMAIN.md §1): each city holds one
+The demo pools residents at city level (市级统筹, docs/domain.md §1): each city holds one
 ``resident`` fund and its counties hold none, so a county is only a dimension on the city
 fund's postings. The codes are the current GB/T 2260 codes (after the 2018-2019 reforms:
 大同 平城/云冈/云州, 长治 潞州/上党/屯留/潞城, 晋中 太谷区, 朔州 怀仁市); the development zones

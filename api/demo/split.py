@@ -1,6 +1,6 @@
 """Integer splits of an amount of fen: the parts always add up to the whole, to the fen.
 
-Money never passes through a float (DOMAIN.md §6: every figure exact to the fen), so every
+Money never passes through a float (docs/domain.md §6: every figure exact to the fen), so every
 share, seasonal weight and jitter in the demo is an integer weight, and an amount is cut by
 the largest-remainder method.
 """

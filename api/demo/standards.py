@@ -1,4 +1,4 @@
-"""The financing standards and subsidy shares the demo plans with (DOMAIN.md §5).
+"""The financing standards and subsidy shares the demo plans with (docs/domain.md §5).
 
 These are the national minimum standards of 2022-2025 and the Shanxi split of the subsidy;
 the province's policy file (``projections/policies/140000.toml``) states the same figures, so
@@ -36,7 +36,7 @@ STANDARDS: dict[int, Standard] = {
 """Government subsidy and individual contribution per person; 2021 only bases the first levy."""
 
 CENTRAL_SHARE_PERMILLE = 600
-"""Shanxi is a central-tier province: the centre pays 60% of the subsidy (DOMAIN.md §5)."""
+"""Shanxi is a central-tier province: the centre pays 60% of the subsidy (docs/domain.md §5)."""
 
 REMAINDER_SPLIT_PERMILLE: dict[Level, int] = {
     Level.PROVINCIAL: 500,

@@ -247,3 +247,31 @@ def test_an_invalid_body_without_a_valid_token_is_401_not_422(live_server: LiveS
             "/v1/postings", content=b"{not json", headers={"Content-Type": "application/json"}
         )
     assert_problem(answer, 422)
+
+
+def _postings_written(client: httpx.Client) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith("fundledger_postings_written_total "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def test_metrics_count_the_postings_written(live_server: LiveServer) -> None:
+    """A new posting counts once, its repeat (a duplicate) not at all, a batch by its rows."""
+    fund = "resident:141100"
+    row = {
+        "fund": fund,
+        "line": "interest",
+        "amount": "1.00",
+        "value_date": "2024-03-01",
+        "reference": "METRIC-1",
+    }
+    with live_server.client(live_server.token()) as client:
+        opened = client.post("/v1/funds", json={"fund": fund, "first_year": 2024})
+        assert opened.status_code in (200, 201), opened.text
+        before = _postings_written(client)
+        assert client.post("/v1/postings", json=row).status_code == 201
+        assert client.post("/v1/postings", json=row).status_code == 200
+        batch = [{**row, "reference": f"METRIC-B{i}"} for i in range(3)]
+        assert client.post("/v1/postings/batch", json=batch).status_code == 201
+        assert _postings_written(client) == before + 4

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.http import metrics
 from api.http.deps import AppDep, Caller
 from api.http.problems import http_problem
 from api.postings_csv import parse_postings, rows_postings
@@ -56,6 +57,8 @@ def post_posting(
     if done.duplicate:
         response.status_code = 200
         response.headers["Idempotency-Hit"] = "true"
+    else:
+        metrics.count_postings_written(1)
     return done.posting
 
 
@@ -87,6 +90,7 @@ async def post_batch(
     data = await request.body()
     parsed = parse_postings(data, "upload") if kind == "text/csv" else rows_postings(_array(data))
     done = await run_in_threadpool(ledger.post_batch, app, who, parsed, restate=restate)
+    metrics.count_postings_written(done.accepted)
     return done.to_json()
 
 
