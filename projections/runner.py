@@ -86,11 +86,19 @@ class Projector:
                 statuses.append(ProvinceStatus(province, position, head))
         return statuses
 
-    def catch_up(self, progress: Callable[[int], None] = lambda _: None) -> int:
-        """Apply every event not yet applied; answer how many were applied."""
+    def catch_up(
+        self,
+        progress: Callable[[int], None] = lambda _: None,
+        provinces: Sequence[str] | None = None,
+    ) -> int:
+        """Apply every event not yet applied (of ``provinces`` only, when given: a read of
+        one fund needs only its own province caught up); answer how many were applied."""
         applied = 0
+        wanted = (
+            self.provinces if provinces is None else [p for p in self.provinces if p in provinces]
+        )
         with ThreadPoolExecutor(max_workers=1) as reader:
-            for province in self.provinces:
+            for province in wanted:
 
                 def report(done: int, base: int = applied) -> None:
                     progress(base + done)

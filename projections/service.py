@@ -41,16 +41,26 @@ class ReadModels:
                     "this store has no read-model tables yet: run 'fundledger init' first"
                 )
 
-    def catch_up(self, progress: Callable[[int], None] = lambda _: None) -> int:
-        """Apply every event not yet applied, in every database."""
+    def catch_up(
+        self,
+        progress: Callable[[int], None] = lambda _: None,
+        provinces: Sequence[str] | None = None,
+    ) -> int:
+        """Apply every event not yet applied, in every database (of ``provinces`` only, when
+        given)."""
         self.check_initialised()
         done = 0
-        for projector in self.projectors:
+        projectors = (
+            self.projectors
+            if provinces is None
+            else list(dict.fromkeys(self.for_province(p) for p in provinces))
+        )
+        for projector in projectors:
 
             def report(count: int, base: int = done) -> None:
                 progress(base + count)
 
-            done += projector.catch_up(report)
+            done += projector.catch_up(report, provinces)
         return done
 
     def status(self) -> list[ProvinceStatus]:
@@ -87,7 +97,7 @@ class ReadModels:
         is judged on ``today``, or, for an ``as_of`` statement, on the day of ``as_of`` in
         China Standard Time (the funds' fiscal calendar).
         """
-        self.catch_up()
+        self.catch_up(provinces=(fund.province,))
         db = self.for_province(fund.province).db
         statement = read_statement(db, str(fund), year, view=view, as_of=as_of)
         policy = policy or load_policy(fund.province)
@@ -101,7 +111,7 @@ class ReadModels:
         self, fund: FundId, *, from_year: int | None = None, to_year: int | None = None
     ) -> list[MonthFigures]:
         """A fund's months (:func:`monthly_figures`), after applying every event so far."""
-        self.catch_up()
+        self.catch_up(provinces=(fund.province,))
         db = self.for_province(fund.province).db
         return monthly_figures(db, str(fund), from_year=from_year, to_year=to_year)
 

@@ -46,6 +46,7 @@ def serve(
             port=port,
             workers=workers,
             access_log=False,
+            http="api.http.protocol:NoDelayH11Protocol",
             log_config=None,
             server_header=False,
         )

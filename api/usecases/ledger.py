@@ -282,7 +282,7 @@ def record_enrolment(
     before = app.ledger.find_fund(fund)
     previous = None if before is None else before.enrolled_in(year, county)
     app.ledger.record_enrolment(fund, year, county, enrolled, correct=correct, author=who.author)
-    app.read_models.catch_up()
+    app.read_models.catch_up(provinces=(fund.province,))
     return Enrolment(str(fund), year, county, enrolled, previous)
 
 
@@ -290,5 +290,5 @@ def close_year(app: App, who: Principal, fund: FundId, year: int) -> dict[str, A
     """Approve a fund's final accounts (决算) for a year: later postings are restatements."""
     authorize(who, Action.WRITE, fund.region)
     closed = app.ledger.close_year(fund, year, author=who.author)
-    app.read_models.catch_up()
+    app.read_models.catch_up(provinces=(fund.province,))
     return {"fund": str(fund), "year": year, "closed": True, "version": closed.version}

@@ -71,6 +71,13 @@ def statement(
     return found.to_json()
 
 
+def _provinces_of(scope: str | None) -> tuple[str, ...] | None:
+    """The provinces a read of ``scope`` covers (None: every province), to catch up."""
+    from domain.regions import province_of
+
+    return None if scope is None else (province_of(scope),)
+
+
 def _scope(who: Principal, region: str | None) -> str | None:
     """The region a read covers: the filter asked for (inside the caller's region), else the
     caller's own region; None for every province."""
@@ -114,7 +121,7 @@ def ratios(
     from projections.ratios_report import ratios_report
 
     scope = _scope(who, region)
-    app.read_models.catch_up()
+    app.read_models.catch_up(provinces=_provinces_of(scope))
     policy_for = _policy_for(policy)
     rows = [
         row
@@ -153,7 +160,7 @@ def subsidies(
         scope: str | None = fund.region
     else:
         scope = _scope(who, region)
-    app.read_models.catch_up()
+    app.read_models.catch_up(provinces=_provinces_of(scope))
     policy_for = _policy_for(policy)
     name = None if fund is None else str(fund)
     return [

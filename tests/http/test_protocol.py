@@ -1,0 +1,69 @@
+"""The server's HTTP protocol sets TCP_NODELAY where asyncio does not (several workers)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+
+from api.http.protocol import NoDelayH11Protocol
+
+
+async def _accepted_nodelay(protocol_class: type[asyncio.Protocol] | None) -> int:
+    """TCP_NODELAY of a connection accepted on a socket bound as uvicorn binds it for workers."""
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # proto 0, as uvicorn's
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    loop = asyncio.get_running_loop()
+    seen: list[int] = []
+    config = Config(app=lambda scope, receive, send: None)
+    config.load()
+
+    def factory() -> asyncio.Protocol:
+        if protocol_class is None:
+            return _Recorder(seen)
+        return _Recording(seen, config=config, server_state=ServerState(), app_state={})
+
+    server = await loop.create_server(factory, sock=listening)
+    port = listening.getsockname()[1]
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    for _ in range(100):
+        if seen:
+            break
+        await asyncio.sleep(0.01)
+    writer.close()
+    server.close()
+    return seen[0]
+
+
+class _Recording(NoDelayH11Protocol):
+    """The server's protocol, telling what it left on the socket."""
+
+    def __init__(self, seen: list[int], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.seen = seen
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        self.seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+
+class _Recorder(asyncio.Protocol):
+    def __init__(self, seen: list[int]) -> None:
+        self.seen = seen
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        sock = transport.get_extra_info("socket")
+        self.seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+
+def test_asyncio_leaves_nagle_on_for_a_socket_bound_with_proto_0() -> None:
+    """Why the protocol exists: without it, such connections wait for delayed ACKs."""
+    assert asyncio.run(_accepted_nodelay(None)) == 0
+
+
+def test_the_servers_protocol_sets_tcp_nodelay() -> None:
+    assert asyncio.run(_accepted_nodelay(NoDelayH11Protocol)) != 0
