@@ -26,6 +26,7 @@ from api.demo.split import split_even, split_exact
 from api.demo.standards import LATEST_YEAR, YEARS, subsidy_due
 from api.settings import Settings
 from clearing import settlement
+from domain.authorship import Author
 from domain.errors import InvalidInput
 from domain.fund import Fund
 from domain.funds import FundId, Scheme
@@ -104,7 +105,8 @@ def test_a_second_run_posts_nothing(demo: tuple[Ledger, DemoSummary, Statements]
     taiyuan = FundId.parse("resident:140100")
     enrolments = [e for e in ledger.fund_events(taiyuan) if isinstance(e, Fund.EnrolmentRecorded)]
     assert len(enrolments) == len(CITIES[0].counties) * len(YEARS)  # recorded once only
-    assert record_clearing_inputs(ledger, plan_province(SEED)) == 0  # grades and plans once
+    # grades and plans once, whoever records them again
+    assert record_clearing_inputs(ledger, plan_province(SEED), Author("cli:other")) == 0
 
 
 def test_another_seed_on_the_same_store_is_refused(
