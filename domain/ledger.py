@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, overload
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -289,30 +289,40 @@ class ProvinceLedger(Application[UUID]):
         """Write a checked batch all or none: one transaction, statements of ``chunk`` postings.
 
         When another writer moved one of its funds (or took one of its references) after the
-        batch was checked, the transaction fails on a key and writes nothing: the funds are
-        reloaded, every posting is checked again against them, and the write is tried again,
-        at most :data:`IMPORT_ATTEMPTS` times. A posting the other writer already made counts
-        as a duplicate then, or is refused like any other. Answers the batch as written, or
+        batch was checked, the transaction fails on a key and writes nothing: the write is tried
+        again, at most :data:`IMPORT_ATTEMPTS` times, and every posting is checked again
+        against the funds as stored *inside* that transaction, once the store's write lock is
+        held (:class:`_CheckedUnderLock`), so that no other writer, in any process, can move a
+        fund between the check and the write (on PostgreSQL such a retry cannot collide). A
+        posting the other writer already made counts as a duplicate then, or is refused like
+        any other. Answers the batch as written, or
         the refusals of the last check (nothing written).
 
         Raises:
             ConcurrentWrites: the funds kept moving; nothing was written.
         """
-        for attempt in range(IMPORT_ATTEMPTS):
-            if attempt:
-                batch, errors = self.check_many(
-                    batch.postings, restate=batch.restate, author=batch.author
-                )
-                if errors:
-                    self.forget_cached(f.id for f in batch.funds.values())
-                    return batch, errors
-            try:
-                self._write_all_or_none(batch, chunk=chunk, progress=progress)
-            except IntegrityError:
-                self.forget_cached(f.id for f in batch.funds.values())
-                continue
+        try:
+            self._write_all_or_none(batch, chunk=chunk, progress=progress)
+        except IntegrityError:
+            self.forget_cached(f.id for f in batch.funds.values())
+        else:
             self._after_bulk_write(batch)
             return batch, []
+        for _ in range(IMPORT_ATTEMPTS - 1):
+            locked = _CheckedUnderLock(self, batch, chunk=chunk)
+            try:
+                self.vouchers.insert_batches(locked, locked.reporter(progress))
+            except _RefusedUnderLock:
+                self.forget_cached(locked.fund_ids())
+                assert locked.batch is not None
+                return locked.batch, locked.errors
+            except IntegrityError:  # a store without a table lock (SQLite across processes)
+                self.forget_cached(locked.fund_ids())
+                continue
+            assert locked.batch is not None
+            progress(len(locked.batch.postings))
+            self._after_bulk_write(locked.batch)
+            return locked.batch, []
         raise ConcurrentWrites(
             f"other writers kept changing the same funds of {self.province} during "
             f"{IMPORT_ATTEMPTS} attempts; nothing of {self.province} was written: "
@@ -323,8 +333,16 @@ class ProvinceLedger(Application[UUID]):
         self, batch: _Batch, *, chunk: int, progress: Callable[[int], None]
     ) -> None:
         """Every staged event and voucher in one transaction, in statements of ``chunk`` rows."""
+        batches, done_at = self._rows_of(batch, chunk)
+        if batches:
+            self.vouchers.insert_batches(batches, lambda n: progress(done_at[n - 1]))
+        progress(len(batch.staged_events()))
+
+    def _rows_of(self, batch: _Batch, chunk: int) -> tuple[list[Rows], list[int]]:
+        """The batch's stored events and vouchers in statements of ``chunk`` postings, and
+        after each statement the number of postings it completes."""
         to_stored = self.mapper.to_stored_event
-        batches: list[tuple[list[StoredEvent], list[Voucher]]] = []
+        batches: list[Rows] = []
         done_at: list[int] = []
         events: list[StoredEvent] = []
         vouchers: list[Voucher] = []
@@ -338,9 +356,7 @@ class ProvinceLedger(Application[UUID]):
                     batches.append((events, vouchers))
                     done_at.append(done)
                 events, vouchers = [], []
-        if batches:
-            self.vouchers.insert_batches(batches, lambda n: progress(done_at[n - 1]))
-        progress(len(staged))
+        return batches, done_at
 
     def _after_bulk_write(self, batch: _Batch) -> None:
         """Cache the written funds and snapshot those that passed a snapshot boundary."""
@@ -366,6 +382,68 @@ class ProvinceLedger(Application[UUID]):
         ]
         if taken:
             self.snapshots.put(taken)
+
+
+Rows = tuple[list[StoredEvent], list[Voucher]]
+"""One statement of a bulk write: stored events and their vouchers."""
+
+
+class _RefusedUnderLock(Exception):
+    """Raised inside a bulk write's transaction when its re-check refused postings: the
+    transaction rolls back, writing nothing."""
+
+
+class _CheckedUnderLock(Sequence[Rows]):
+    """An import's rows, checked again when the recorder first reads them.
+
+    The recorders' ``insert_batches`` open their transaction and take the store's write lock
+    before they read their first statement (the events table's lock on PostgreSQL, the file's
+    on SQLite): the funds are then reloaded and every posting checked while no other writer
+    of the province can write. Refused postings raise :class:`_RefusedUnderLock`, which rolls
+    the transaction back. Read once: the rows are kept however often the recorder reads them.
+    """
+
+    def __init__(self, ledger: ProvinceLedger, checked: _Batch, *, chunk: int) -> None:
+        self._ledger = ledger
+        self._checked = checked
+        self._chunk = chunk
+        self._rows: list[Rows] | None = None
+        self.batch: _Batch | None = None
+        self.errors: list[RowError] = []
+        self.done_at: list[int] = []
+
+    def reporter(self, progress: Callable[[int], None]) -> Callable[[int], None]:
+        """The recorder's "statement N written" as postings done, for ``progress``."""
+        return lambda n: progress(self.done_at[n - 1])
+
+    def fund_ids(self) -> list[UUID]:
+        """The funds the re-check loaded (to drop from the cache after a failed write)."""
+        batch = self.batch or self._checked
+        return [f.id for f in batch.funds.values()]
+
+    def _staged(self) -> list[Rows]:
+        if self._rows is None:
+            checked = self._checked
+            batch, self.errors = self._ledger.check_many(
+                checked.postings, restate=checked.restate, author=checked.author
+            )
+            self.batch = batch
+            if self.errors:
+                raise _RefusedUnderLock
+            self._rows, self.done_at = self._ledger._rows_of(batch, self._chunk)
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._staged())
+
+    @overload
+    def __getitem__(self, index: int) -> Rows: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Rows]: ...
+
+    def __getitem__(self, index: int | slice) -> Rows | Sequence[Rows]:
+        return self._staged()[index]
 
 
 @dataclass(frozen=True)

@@ -441,3 +441,36 @@ def test_two_processes_write_one_fund_each_posting_once(postgres_url: str) -> No
         assert_fund(check, CITY, version=1 + len(by_reference), balance_fen=OPENING_FEN + amounts)
     finally:
         check.close()
+
+
+@pytest.mark.postgres
+def test_imports_of_two_processes_to_the_same_funds_are_never_starved(postgres_url: str) -> None:
+    """Two ledgers (each a process's own cache) import into one fund at once, 6 files each.
+
+    A file whose first write collides with the other's is checked again under the table lock
+    and written at its second attempt: no ``ConcurrentWrites``, every posting once.
+    """
+    ledgers = [bootstrap(Settings(database_url=postgres_url)) for _ in range(2)]
+    ledgers[0].init(("140000",))
+    ledgers[0].open_fund(CITY, first_year=2023, opening_balance_fen=OPENING_FEN)
+    files, rows = 6, 150
+    try:
+
+        def work(i: int) -> list[Any]:
+            reports = []
+            for f in range(files):
+                postings = [contribution(f"IMP-{i}-{f}-{r}", 100 + r, CITY) for r in range(rows)]
+                reports.append(ledgers[i].import_postings(postings, chunk=50))
+            return reports
+
+        reports = run_threads(2, work)
+        assert [r.posted for side in reports for r in side] == [rows] * (2 * files)
+        total = 2 * files * sum(100 + r for r in range(rows))
+        fresh = bootstrap(Settings(database_url=postgres_url))
+        try:
+            assert_fund(fresh, CITY, version=1 + 2 * files * rows, balance_fen=OPENING_FEN + total)
+        finally:
+            fresh.close()
+    finally:
+        for built in ledgers:
+            built.close()
