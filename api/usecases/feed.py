@@ -22,10 +22,10 @@ from typing import Any
 from uuid import UUID
 
 from api.bootstrap import App
+from api.usecases.history import event_payload, recorded_by_of
 from domain.access import Action, Principal, authorize
 from domain.errors import InvalidInput
 from domain.ledger import ProvinceLedger
-from domain.money import format_fen
 from domain.regions import RegionLevel, check_region, level_of
 
 MAX_LIMIT = 1000
@@ -39,19 +39,6 @@ HEARTBEAT_SECONDS = 15.0
 POLL_SECONDS = 0.25
 """How often an idle stream asks the store for new events."""
 MAX_FUND_CACHE = 100_000
-
-_ENVELOPE = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "originator_topic",
-        "timestamp",
-        "prev_hash",
-        "chain_hash",
-        "recorded_by",
-        "request_id",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -121,15 +108,6 @@ def read_events(app: App, province: str, after: int, limit: int) -> list[FeedEve
 
 
 def _event(ledger: ProvinceLedger, notification_id: int, event: Any, topic: str) -> FeedEvent:
-    payload: dict[str, Any] = {}
-    for key, value in vars(event).items():
-        if key in _ENVELOPE:
-            continue
-        if key.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool):
-            payload[key.removesuffix("_fen")] = format_fen(value)
-        else:
-            payload[key] = value
-    by = getattr(event, "recorded_by", None)
     request_id = getattr(event, "request_id", None)
     return FeedEvent(
         id=notification_id,
@@ -138,11 +116,11 @@ def _event(ledger: ProvinceLedger, notification_id: int, event: Any, topic: str)
         version=event.originator_version,
         topic=topic,
         recorded_at=event.timestamp.isoformat(),
-        recorded_by=None if by is None else str(by),
+        recorded_by=recorded_by_of(event),
         request_id=None if request_id is None else str(request_id),
         prev_hash=getattr(event, "prev_hash", None),
         chain_hash=getattr(event, "chain_hash", None),
-        payload=payload,
+        payload=event_payload(event),
     )
 
 

@@ -32,7 +32,6 @@ _ENVELOPE = frozenset(
         "chain_hash",
         "recorded_by",
         "request_id",
-        "author",
     }
 )
 """Attributes of a stored event that are not its payload."""
@@ -52,25 +51,24 @@ def link_json(link: ChainLink) -> dict[str, Any]:
     }
     if event is not None:
         data["recorded_at"] = event.timestamp.isoformat()
-        data["recorded_by"] = _recorded_by(event)
+        data["recorded_by"] = recorded_by_of(event)
         data["prev_hash"] = event.prev_hash
         data["chain_hash"] = event.chain_hash
-        data["payload"] = _payload(event)
+        data["payload"] = event_payload(event)
     data["chain_ok"] = link.ok
     data["findings"] = list(link.findings)
     return data
 
 
-def _recorded_by(event: Any) -> str | None:
+def recorded_by_of(event: Any) -> str | None:
     """Who recorded the event (None for events recorded before authors were kept)."""
-    author = getattr(event, "author", None)
-    if isinstance(author, dict):
-        return str(author.get("recorded_by")) if author.get("recorded_by") else None
     by = getattr(event, "recorded_by", None)
     return None if by is None else str(by)
 
 
-def _payload(event: Any) -> dict[str, Any]:
+def event_payload(event: Any) -> dict[str, Any]:
+    """An event's business fields, money as yuan strings (``amount_fen`` → ``amount``):
+    the payload of a fund's history and of the change feed alike."""
     payload: dict[str, Any] = {}
     for key, value in vars(event).items():
         if key in _ENVELOPE:
