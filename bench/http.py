@@ -11,11 +11,13 @@ Prints, in one run on PostgreSQL:
 5. each goal of docs/operations.md against its figure.
 
     python bench/http.py [--db postgresql://postgres@127.0.0.1:5432/test] [--scale 60]
-                         [--workers 2] [--keep]
+                         [--workers 2] [--keep] [--schema NAME] [--build-only]
 
 The store is the one ``fundledger demo --scale N`` builds (Shanxi, 2022-2025; ``--scale 60``,
 the default, writes a million postings and more events), in a schema of its own that is
-dropped at the end unless ``--keep``. The server is ``fundledger serve`` in a process of its
+dropped at the end unless ``--keep``; ``--schema NAME`` uses (and keeps) that schema, building
+the store there only when it has no events yet, so one slow build serves many runs
+(``--build-only`` stops after building). The server is ``fundledger serve`` in a process of its
 own, with a provincial token made by ``fundledger tokens add``.
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import socket
 import statistics
@@ -33,6 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -42,7 +46,8 @@ from typing import Any
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
-import httpx  # noqa: E402
+import urllib.request  # noqa: E402 - imports http.client
+
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
@@ -147,9 +152,10 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
                 pass
             time.sleep(0.2)
         self.stop()
@@ -169,23 +175,71 @@ class Server:
 
 # ------------------------------------------------------------------------------ load
 #
-# Each client is a thread with its own keep-alive connection (a synchronous httpx client):
-# asyncio clients send a request's head and body in two writes, which Nagle's algorithm and
-# the server's delayed ACK turn into a 40 ms wait per request, a figure of the client alone.
+# Each client is a thread with its own keep-alive connection: a plain socket (TCP_NODELAY)
+# that sends each request whole, head and body in one write, and reads the answer's head and
+# its Content-Length bytes. No HTTP library per request: the client must not eat the CPU the
+# server needs (the machine's two cores run both). A request's JSON is encoded before its
+# clock starts.
 
 
-def _client(server: Server) -> httpx.Client:
-    return httpx.Client(base_url=server.base, headers=server.headers, timeout=60)
+class Client:
+    """One keep-alive HTTP/1.1 connection to the server, for one thread."""
+
+    def __init__(self, server: Server) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=600)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.auth = f"Authorization: Bearer {server.token}\r\nHost: 127.0.0.1\r\n".encode()
+        self.pending = b""
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.sock.close()
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        """Send one request, answer (status, body)."""
+        head = f"{method} {path} HTTP/1.1\r\n".encode() + self.auth
+        if body is not None:
+            head += b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
+        self.sock.sendall(head + b"\r\n" + (body or b""))
+        return self._answer()
+
+    def _answer(self) -> tuple[int, bytes]:
+        data = self.pending
+        while b"\r\n\r\n" not in data:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise SystemExit("the server closed the connection")
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+            elif name.strip().lower() == b"transfer-encoding":
+                raise SystemExit("a chunked answer: the bench client reads Content-Length only")
+        while len(rest) < length:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise SystemExit("the server closed the connection")
+            rest += chunk
+        self.pending = rest[length:]
+        return status, rest[:length]
 
 
 def _write_all(server: Server, rows: Sequence[dict[str, str]], latencies: list[float]) -> None:
-    with _client(server) as client:
-        for row in rows:
+    bodies = [json.dumps(row).encode() for row in rows]
+    with Client(server) as client:
+        for body in bodies:
             started = time.perf_counter()
-            answer = client.post("/v1/postings", json=row)
+            status, answer = client.request("POST", "/v1/postings", body)
             latencies.append(time.perf_counter() - started)
-            if answer.status_code != 201:
-                raise SystemExit(f"posting refused: {answer.status_code} {answer.text[:300]}")
+            if status != 201:
+                raise SystemExit(f"posting refused: {status} {answer[:300]!r}")
 
 
 def _run_threads(jobs: Sequence[Callable[[], None]]) -> float:
@@ -202,9 +256,7 @@ def singles(server: Server, clients: int, count: int, prefix: str) -> tuple[floa
     """``count`` single postings from ``clients`` concurrent clients: postings/s, p50 ms."""
     rows = [posting(prefix, i) for i in range(count)]
     latencies: list[float] = []
-    jobs = [
-        lambda share=rows[c::clients]: _write_all(server, share, latencies) for c in range(clients)
-    ]
+    jobs = [partial(_write_all, server, rows[c::clients], latencies) for c in range(clients)]
     elapsed = _run_threads(jobs)
     return count / elapsed, statistics.median(latencies) * 1000
 
@@ -215,13 +267,14 @@ def batches(server: Server, clients: int, count: int, size: int, prefix: str) ->
     chunks = [rows[start : start + size] for start in range(0, count, size)]
 
     def upload(mine: Sequence[list[dict[str, str]]]) -> None:
-        with _client(server) as client:
-            for chunk in mine:
-                answer = client.post("/v1/postings/batch", json=chunk, timeout=600)
-                if answer.status_code != 201:
-                    raise SystemExit(f"batch refused: {answer.status_code} {answer.text[:300]}")
+        bodies = [json.dumps(chunk).encode() for chunk in mine]
+        with Client(server) as client:
+            for body in bodies:
+                status, answer = client.request("POST", "/v1/postings/batch", body)
+                if status != 201:
+                    raise SystemExit(f"batch refused: {status} {answer[:300]!r}")
 
-    elapsed = _run_threads([lambda mine=chunks[c::clients]: upload(mine) for c in range(clients)])
+    elapsed = _run_threads([partial(upload, chunks[c::clients]) for c in range(clients)])
     return count / elapsed
 
 
@@ -238,23 +291,20 @@ def reads_under_load(
     writing.set()
 
     def reader(name: str) -> None:
-        with _client(server) as client:
+        with Client(server) as client:
             while writing.is_set() and len(found[name]) < reads:
                 started = time.perf_counter()
-                answer = client.get(paths[name])
+                status, answer = client.request("GET", paths[name])
                 found[name].append(time.perf_counter() - started)
-                if answer.status_code != 200:
-                    raise SystemExit(f"{name} refused: {answer.status_code} {answer.text[:300]}")
+                if status != 200:
+                    raise SystemExit(f"{name} refused: {status} {answer[:300]!r}")
 
     def load() -> None:
         rows = [posting(prefix, i) for i in range(count)]
         latencies: list[float] = []
         try:
             _run_threads(
-                [
-                    lambda share=rows[c::writers]: _write_all(server, share, latencies)
-                    for c in range(writers)
-                ]
+                [partial(_write_all, server, rows[c::writers], latencies) for c in range(writers)]
             )
         finally:
             writing.clear()
@@ -288,12 +338,36 @@ def event_count(db: str, schema: str) -> int:
     return int(row[0]) if row else 0
 
 
-def raw_baselines(ingest: ModuleType, db: str, schema: str, rows: int) -> tuple[float, float]:
+def schema_exists(db: str, schema: str) -> bool:
+    with psycopg.connect(db) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = %s", (schema,)
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def has_events(db: str, schema: str) -> bool:
+    with psycopg.connect(db) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = %s AND tablename = %s",
+            (schema, "ledger_140000_events"),
+        ).fetchone()
+    return bool(row and row[0]) and event_count(db, schema) > 0
+
+
+def raw_baselines(
+    ingest: ModuleType, db: str, schema: str, rows: int, run: str
+) -> tuple[float, float]:
     """Raw psycopg rows/s: one-row transactions, ``executemany`` of 100 per transaction."""
     data = ingest.raw_rows(2 * rows, [uuid.uuid4() for _ in POOLS], 2)
     with psycopg.connect(db, autocommit=True) as conn:
-        one = ingest.RawTable(conn, schema, "raw_one").one_per_transaction(data[:rows])
-        many = ingest.RawTable(conn, schema, "raw_many").executemany(data[rows:], 100)
+        tables = [ingest.RawTable(conn, schema, f"raw_{kind}_{run}") for kind in ("one", "many")]
+        try:
+            one = tables[0].one_per_transaction(data[:rows])
+            many = tables[1].executemany(data[rows:], 100)
+        finally:
+            for table in tables:
+                conn.execute(sql.SQL("DROP TABLE {}").format(table.table))
     return rows / sum(one.seconds), rows / many
 
 
@@ -342,36 +416,50 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=500, help="reads of each kind at most")
     parser.add_argument("--raw", type=int, default=3_000, help="raw rows per baseline")
     parser.add_argument("--keep", action="store_true", help="keep the schema")
+    parser.add_argument("--schema", help="use and keep this schema; build the store if empty")
+    parser.add_argument("--build-only", action="store_true", help="stop after the build")
     args = parser.parse_args()
     ingest = _ingest()
-    schema = f"bench_http_{uuid.uuid4().hex[:8]}"
+    run = uuid.uuid4().hex[:8]
+    schema = args.schema or f"bench_http_{run}"
+    keep = args.keep or args.schema is not None
     url = f"{args.db}{'&' if '?' in args.db else '?'}schema={schema}"
     for fact in ingest.machine_facts(args.db):
         print(fact)
-    with psycopg.connect(args.db, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    if not schema_exists(args.db, schema):
+        with psycopg.connect(args.db, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     server: Server | None = None
     try:
-        progress(f"building the store of demo --scale {args.scale}")
-        posted = build(url, args.scale)
-        print(f"store: {posted:,} postings, {event_count(args.db, schema):,} events ({schema})")
+        if has_events(args.db, schema):
+            print(f"store: kept, {event_count(args.db, schema):,} events ({schema})")
+        else:
+            progress(f"building the store of demo --scale {args.scale}")
+            posted = build(url, args.scale)
+            print(f"store: {posted:,} postings, {event_count(args.db, schema):,} events ({schema})")
+        if args.build_only:
+            return
         print(f"server: fundledger serve --workers {args.workers}\n", flush=True)
         server = Server(url, args.workers)
         figures: dict[str, Any] = {"singles": {}, "batch_size": args.batch_size}
         for clients in (1, 8, 32):
             progress(f"single postings, {clients} client(s)")
-            figures["singles"][clients] = singles(server, clients, args.singles, f"S{clients}")
+            figures["singles"][clients] = singles(
+                server, clients, args.singles, f"{run}-S{clients}"
+            )
         progress("batch uploads")
-        figures["batch"] = batches(server, 2, args.batch_postings, args.batch_size, "B")
+        figures["batch"] = batches(server, 2, args.batch_postings, args.batch_size, f"{run}-B")
         progress("statement and ratios under 8 writers")
-        figures["reads"] = reads_under_load(server, 8, args.singles, "R", args.reads)
+        figures["reads"] = reads_under_load(server, 8, args.singles, f"{run}-R", args.reads)
         progress("raw psycopg baselines")
-        figures["raw_one"], figures["raw_many"] = raw_baselines(ingest, args.db, schema, args.raw)
+        figures["raw_one"], figures["raw_many"] = raw_baselines(
+            ingest, args.db, schema, args.raw, run
+        )
         report(figures)
     finally:
         if server is not None:
             server.stop()
-        if not args.keep:
+        if not keep:
             with psycopg.connect(args.db, autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 

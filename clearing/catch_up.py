@@ -5,8 +5,9 @@ the per-capita shortfall × its enrolled residents, paid into the city pool in f
 instalments, 2020 to 2024. The financing is read from the ledger (contributions and subsidies
 posted with the county in the base year, over the county's enrolment of that year), so
 ``owed = max(0, standard × enrolled − raised)`` — exactly the per-capita shortfall × enrolled,
-with no per-capita rounding. A payment is an ``other_income`` posting on the pool with the
-county and a reference beginning ``CATCHUP-<county>-<year>`` (the instalment's year).
+with no per-capita rounding. Each instalment is one receivable of the pool's ledger
+(:mod:`clearing.owed`), reference ``CATCHUP-<county>-<year>`` (the instalment's year); a
+payment is an income posting on the pool whose reference begins with it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from clearing.queries import county_totals, enrolment, reference_total
 from domain.errors import InvalidInput
-from domain.lines import Line
+from domain.lines import INCOME_LINES, Line
 from domain.money import format_fen
 from projections.db import ProjectionDB
 
@@ -46,6 +47,8 @@ class Instalment:
     year: int
     due_fen: int
     paid_fen: int
+    reference: str
+    """The receivable's reference, ``CATCHUP-<county>-<year>``."""
 
     @property
     def unpaid_fen(self) -> int:
@@ -108,7 +111,12 @@ def catch_up_schedule(db: ProjectionDB, fund: str) -> list[CountyCatchUp]:
         owed = county_owed(rule.standard_fen, enrolled[county], raised.get(county, 0))
         dues = instalment_dues(owed, rule.instalments)
         instalments = tuple(
-            Instalment(year, due, _paid(db, fund, county, year))
+            Instalment(
+                year,
+                due,
+                paid_on(db, fund, catch_up_reference(county, year)),
+                catch_up_reference(county, year),
+            )
             for year, due in zip(
                 range(rule.base_year, rule.base_year + rule.instalments), dues, strict=True
             )
@@ -137,8 +145,10 @@ def catch_up_reference(county: str, year: int) -> str:
     return f"CATCHUP-{county}-{year}"
 
 
-def _paid(db: ProjectionDB, fund: str, county: str, year: int) -> int:
-    return reference_total(db, fund, Line.OTHER_INCOME, catch_up_reference(county, year))
+def paid_on(db: ProjectionDB, fund: str, reference: str) -> int:
+    """What was paid on a receivable: income postings on the pool with its reference (every
+    income line, so a payment counts whatever line it was booked on)."""
+    return sum(reference_total(db, fund, line, reference) for line in INCOME_LINES)
 
 
 def schedule_rows(schedule: list[CountyCatchUp]) -> list[dict[str, str]]:

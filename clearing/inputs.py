@@ -7,32 +7,36 @@ at the start of the year, the assessment grade, the county plans' spending and e
 own fault (Nantong 2019). Per province: the adjustment fund's balance at the end of the year
 before the year's draws. The same read models and policy always give the same inputs and the
 same hash, before and after the draws are posted.
+
+Every figure is read at once for the province (:class:`clearing.queries.ProvinceBooks`: a
+handful of set-based queries, whatever the number of pools), and only the province being
+settled is caught up first.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict
+from dataclasses import fields, is_dataclass
 from typing import Any
 
 import orjson
 
-from clearing.allocation import CountyFault, PoolInput, ProvinceInput
-from clearing.catch_up import catch_up_faults
+from clearing.allocation import PoolInput, ProvinceInput
 from clearing.levy import compute_levies, levy_reference
+from clearing.own_fault import county_faults
 from clearing.policy import ClearingPolicy
 from clearing.queries import (
     POOL_SCHEMES,
+    ProvinceBooks,
     adjustment_fund,
     county_plans,
-    county_totals,
     latest_assessment,
     reference_total,
     registered_funds,
     statement_or_none,
 )
 from domain.lines import Line
-from domain.money import format_fen
+from domain.regions import contains
 from projections.db import ProjectionDB
 from projections.service import ReadModels
 from projections.statement import Statement
@@ -47,11 +51,21 @@ def build_inputs(
     read_models: ReadModels, province: str, year: int, policy: ClearingPolicy
 ) -> ProvinceInput:
     """Every figure the allocation of ``province`` for ``year`` depends on."""
-    read_models.catch_up()
-    db = read_models.for_province(province).db
+    read_models.catch_up(provinces=(province,))  # this province's read models only
+    db = ProvinceBooks.read(
+        read_models.for_province(province).db,
+        province,
+        year,
+        references_wanted=(
+            (Line.TO_UPPER, levy_reference(year), None),
+            (Line.TO_LOWER, draw_prefix(year), year),
+        ),
+    )
     levies = compute_levies(db, province, year, policy)
     pools: list[PoolInput] = []
     for fund in registered_funds(db, province, POOL_SCHEMES):
+        if not governed_by(policy, fund):
+            continue
         statement = statement_or_none(db, fund, year)
         if statement is not None:
             pools.append(_pool_input(db, statement, policy, levies.levy_of(fund)))
@@ -63,6 +77,15 @@ def build_inputs(
         adjustment_balance_fen=adjustment_balance_before_draws(db, adjustment, year),
         pools=tuple(pools),
     )
+
+
+def governed_by(policy: ClearingPolicy, fund: str) -> bool:
+    """True when the policy governs the pool's region: a policy settles the region it names
+    (``region``; else its province), so Nantong's city policy (320600) never settles
+    Nanjing's pool (320100) (Nantong 2019 is a city's own 市级统筹 scheme)."""
+    region = fund.partition(":")[2]
+    governed = policy.region or policy.province
+    return region == governed or contains(governed, region)
 
 
 def _pool_input(
@@ -84,52 +107,6 @@ def _pool_input(
     )
 
 
-def county_faults(db: ProjectionDB, fund: str, year: int) -> tuple[CountyFault, ...]:
-    """Each county's own part of its pool's revenue gap, with the reason, in county order.
-
-    Nantong 2019 (通政办发〔2019〕101号): 县（市）、区未按规定补助到位、未严格执行缴费政策或
-    未完成征收计划等情形形成的基金收入缺口，由县（市）、区政府承担 — a county that did not
-    pay its subsidy in full, or missed its collection plan, makes its part of the gap good.
-    Missed collection = max(0, planned contributions − contributions posted with the county);
-    unpaid subsidy = max(0, planned subsidies − subsidies posted with the county); and, for
-    Nantong from 2020 to 2024, the financing-standard catch-up instalment still unpaid
-    (:mod:`clearing.catch_up`).
-    """
-    plans = county_plans(db, fund, year)
-    collected = county_totals(db, fund, year, (Line.CONTRIBUTION,))
-    subsidised = county_totals(db, fund, year, (Line.SUBSIDY,))
-    catch_up = catch_up_faults(db, fund, year)
-    counties = sorted({p.county for p in plans} | set(catch_up))
-    by_county = {p.county: p for p in plans}
-    faults: list[CountyFault] = []
-    for county in counties:
-        reasons: list[str] = []
-        amount = 0
-        plan = by_county.get(county)
-        if plan is not None:
-            got = collected.get(county, 0)
-            missed = max(0, plan.contributions_fen - got)
-            if missed:
-                reasons.append(
-                    f"collection plan missed by {format_fen(missed)} "
-                    f"(planned {format_fen(plan.contributions_fen)}, collected {format_fen(got)})"
-                )
-            received = subsidised.get(county, 0)
-            unpaid = max(0, plan.subsidies_fen - received)
-            if unpaid:
-                reasons.append(
-                    f"subsidy unpaid {format_fen(unpaid)} "
-                    f"(planned {format_fen(plan.subsidies_fen)}, received {format_fen(received)})"
-                )
-            amount += missed + unpaid
-        if catch_up.get(county):
-            amount += catch_up[county]
-            reasons.append(f"financing-standard catch-up unpaid {format_fen(catch_up[county])}")
-        if amount:
-            faults.append(CountyFault(county, amount, "; ".join(reasons)))
-    return tuple(faults)
-
-
 def adjustment_balance_before_draws(db: ProjectionDB, fund: str, year: int) -> int:
     """The adjustment fund's closing balance for the year, the year's draws added back."""
     statement = statement_or_none(db, fund, year)
@@ -142,12 +119,23 @@ def adjustment_balance_before_draws(db: ProjectionDB, fund: str, year: int) -> i
 def inputs_document(inputs: ProvinceInput, policy: ClearingPolicy) -> dict[str, Any]:
     """What the inputs hash covers: every input figure and the whole policy (pools in fund
     order, so the hash does not depend on the order they were read in)."""
-    document = asdict(inputs)
+    document = _plain(inputs)
+    assert isinstance(document, dict)
     document["pools"] = sorted(document["pools"], key=lambda pool: pool["fund"])
     return {
         "inputs": document,
         "policy": policy.model_dump(mode="json"),
     }
+
+
+def _plain(value: Any) -> Any:
+    """``dataclasses.asdict`` without its deep copies: the inputs hold only ints, strings,
+    None and frozen dataclasses, so each is read as it is (the same JSON, much faster)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def inputs_hash(inputs: ProvinceInput, policy: ClearingPolicy) -> str:

@@ -6,6 +6,7 @@ effective year. The same allocation engine runs every style.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from decimal import Decimal
 from importlib import resources
@@ -106,6 +107,9 @@ class ClearingPolicy(_Frozen):
     name: str
     version: str
     province: str = Field(pattern=r"^[0-9]{2}0000$")
+    region: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    """The region the policy governs (a city's own policy: Nantong 2019 governs 320600 only);
+    None: the whole province. Pools outside it are not settled by it (clearing.inputs)."""
     effective_year: int
     levy: LevyPolicy
     gap: GapPolicy = GapPolicy()
@@ -114,7 +118,32 @@ class ClearingPolicy(_Frozen):
     caps: CapPolicy = CapPolicy()
     county_own_fault: bool = True
     legacy_transition: bool = True
+    legacy_balance_first: bool = False
+    """In transition, a legacy fund's own accumulated balance bears its gap before its
+    original government is called on (the national order of use, Art. 38); False: the
+    government bears it whole, as the Jilin 2016 text names only the government."""
     shortfall: Literal["pro_rata"] = "pro_rata"
+    sources: dict[str, str] = {}
+    """The source of each rule the file sets, by its key (:data:`RULE_KEYS`): what the rule
+    texts of a settlement cite. A shipped file holds only the rules its source has."""
+
+    @model_validator(mode="after")
+    def _sources_name_rules(self) -> ClearingPolicy:
+        unknown = sorted(set(self.sources) - set(RULE_KEYS))
+        if unknown:
+            raise ValueError(f"sources: {unknown} are not rules (one of {list(RULE_KEYS)})")
+        return self
+
+    def source_of(self, rule: str, default: str) -> str:
+        """What a rule text cites: the file's source for ``rule``, else ``default``."""
+        return self.sources.get(rule, default)
+
+
+RULE_KEYS = (
+    "levy", "levy.cap_months", "gap", "sharing", "eligibility", "caps", "county_own_fault",
+    "legacy_transition", "shortfall",
+)  # fmt: skip
+"""The rules of a policy file that ``sources`` may name."""
 
 
 def parse_policy(text: str, source: str) -> ClearingPolicy:
@@ -139,12 +168,24 @@ def load_policy(province: str, year: int, path: Path | None = None) -> ClearingP
             raise InvalidInput(f"{path}: {error.strerror}", field="policy") from None
         policy = parse_policy(text, str(path))
     else:
-        folder = resources.files("clearing") / "policies"
-        name = f"{province}.toml" if (folder / f"{province}.toml").is_file() else "national.toml"
-        policy = parse_policy((folder / name).read_text(encoding="utf-8"), name)
+        name, policy = _shipped_policy(province)
         if name == "national.toml":
-            policy = policy.model_copy(update={"province": province})
+            policy = policy.model_copy(
+                update={
+                    "province": province,
+                    "name": f"{policy.name} ({province}: no policy of its own)",
+                }
+            )
     return check_policy_fits(policy, province, year)
+
+
+@functools.cache
+def _shipped_policy(province: str) -> tuple[str, ClearingPolicy]:
+    """The shipped file for ``province`` (else ``national.toml``), read once (a policy is
+    frozen, so every caller may share it)."""
+    folder = resources.files("clearing") / "policies"
+    name = f"{province}.toml" if (folder / f"{province}.toml").is_file() else "national.toml"
+    return name, parse_policy((folder / name).read_text(encoding="utf-8"), name)
 
 
 PolicyChoice = Path | ClearingPolicy | None
@@ -162,6 +203,10 @@ def check_policy_fits(policy: ClearingPolicy, province: str, year: int) -> Clear
     """A policy settles only its own province, and no year before it takes effect."""
     if policy.province != province:
         raise InvalidInput(f"the policy is for {policy.province}, not {province}", field="policy")
+    if policy.region is not None and policy.region[:2] != province[:2]:
+        raise InvalidInput(
+            f"the policy governs {policy.region}, which is not in {province}", field="policy"
+        )
     if year < policy.effective_year:
         raise InvalidInput(
             f"policy {policy.name} {policy.version} takes effect in {policy.effective_year}, "

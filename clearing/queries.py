@@ -8,12 +8,15 @@ or reversal that should count is given a reference with the same prefix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from domain.errors import InvalidInput
 from domain.funds import FundId, Scheme
-from domain.lines import Line
-from projections.db import ProjectionDB
+from domain.lines import ALL_INCOME, Line
+from projections.db import ProjectionDB, Row
 from projections.queries import read_statement
 from projections.statement import Statement
 
@@ -32,6 +35,9 @@ class CountyPlan:
 
 def registered_funds(db: ProjectionDB, province: str, schemes: tuple[Scheme, ...]) -> list[str]:
     """The registered funds of a province with one of ``schemes``, in fund-id order."""
+    wanted = {s.value for s in schemes}
+    if isinstance(db, ProvinceBooks) and db.province == province:
+        return [f for f in sorted(db.funds) if f.partition(":")[0] in wanted]
     rows = db.query("SELECT fund FROM fl_funds WHERE province = %s ORDER BY fund", (province,))
     wanted = {s.value for s in schemes}
     return [str(r[0]) for r in rows if str(r[0]).partition(":")[0] in wanted]
@@ -39,6 +45,8 @@ def registered_funds(db: ProjectionDB, province: str, schemes: tuple[Scheme, ...
 
 def first_year(db: ProjectionDB, fund: str) -> int | None:
     """The first year of a registered fund's books, or None when it is not registered."""
+    if isinstance(db, ProvinceBooks) and db.has_fund_year(fund):
+        return db.funds[fund][0] if fund in db.funds else None
     rows = db.query("SELECT first_year FROM fl_funds WHERE fund = %s", (fund,))
     return int(rows[0][0]) if rows else None
 
@@ -48,6 +56,8 @@ def statement_or_none(db: ProjectionDB, fund: str, year: int) -> Statement | Non
     start = first_year(db, fund)
     if start is None or year < start:
         return None
+    if isinstance(db, ProvinceBooks) and db.has_fund_year(fund, year):
+        return db.statement(fund, year)
     return read_statement(db, fund, year)
 
 
@@ -57,6 +67,10 @@ def reference_total(
     """The net amount on a line of a fund whose references begin with ``prefix``."""
     if "%" in prefix or "_" in prefix:
         raise InvalidInput(f"{prefix!r} is not a reference prefix", field="reference")
+    if isinstance(db, ProvinceBooks):
+        known = db.references.get((line, prefix, year))
+        if known is not None:
+            return known.get(fund, 0)
     sql = (
         "SELECT coalesce(sum(amount_fen), 0) FROM fl_postings "
         "WHERE fund = %s AND line = %s AND reference LIKE %s"
@@ -73,6 +87,11 @@ def county_totals(
 ) -> dict[str, int]:
     """Per county, the year's net amount on ``lines`` (postings that name a county)."""
     totals: dict[str, int] = {}
+    if isinstance(db, ProvinceBooks) and year == db.year and fund in db.funds:
+        for line in lines:
+            for county, total in db.county_lines.get((fund, line.value), {}).items():
+                totals[county] = totals.get(county, 0) + total
+        return totals
     for line in lines:
         rows = db.query(
             "SELECT county, sum(amount_fen) FROM fl_postings WHERE fund = %s AND fiscal_year = %s "
@@ -86,6 +105,8 @@ def county_totals(
 
 def latest_assessment(db: ProjectionDB, fund: str, year: int) -> tuple[str, str | None] | None:
     """The pool's latest assessment for the year: (grade, score), or None."""
+    if isinstance(db, ProvinceBooks) and year == db.year and fund in db.funds:
+        return db.assessments.get(fund)
     rows = db.query(
         "SELECT grade, score FROM fl_assessments WHERE fund = %s AND year = %s "
         "ORDER BY notification_id DESC LIMIT 1",
@@ -99,6 +120,9 @@ def latest_assessment(db: ProjectionDB, fund: str, year: int) -> tuple[str, str 
 
 def county_plans(db: ProjectionDB, fund: str, year: int) -> list[CountyPlan]:
     """The latest plan of each county of the pool for the year, in county order."""
+    if isinstance(db, ProvinceBooks) and year == db.year and fund in db.funds:
+        latest = db.plans.get(fund, {})
+        return [latest[c] for c in sorted(latest)]
     rows = db.query(
         "SELECT county, contributions_fen, subsidies_fen, spending_fen FROM fl_county_plans "
         "WHERE fund = %s AND year = %s ORDER BY notification_id",
@@ -121,3 +145,152 @@ def enrolment(db: ProjectionDB, fund: str, year: int) -> dict[str, int]:
 def adjustment_fund(province: str) -> FundId:
     """The province's adjustment fund (调剂金): ``adjustment:<province>``."""
     return FundId(Scheme.ADJUSTMENT, province)
+
+
+_COUNTY_LINES = (Line.CONTRIBUTION.value, Line.SUBSIDY.value)
+
+
+@dataclass
+class ProvinceBooks:
+    """A province's clearing inputs for one year, read in a few set-based queries.
+
+    Issue 9: a draft used to ask about 375 small queries of a province (a statement, a
+    reference total, a grade and the plans of each pool, one by one). :meth:`read` reads every
+    registered fund of the province at once: the funds, their line sums per fiscal year up to
+    ``year`` (from which every statement the clearing house needs is made: the main lines,
+    the opening balance and the balances merged in), the sums on the reference prefixes
+    ``references_wanted`` names, the year's latest grades and county plans, and the county sums
+    of contributions and subsidies for the year. The helpers of this module answer from these
+    when handed a ``ProvinceBooks``; anything else (another year, another prefix) is asked of
+    the database, to which every query is passed on.
+    """
+
+    db: ProjectionDB
+    province: str
+    year: int
+    dialect: Literal["sqlite", "postgres"] = "sqlite"
+    funds: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """fund → (first year, opening balance)."""
+    lines: dict[tuple[str, int], dict[str, int]] = field(default_factory=dict)
+    """(fund, fiscal year) → line → sum of the year's postings (legacy merges apart)."""
+    transfers: dict[tuple[str, int], int] = field(default_factory=dict)
+    """(fund, fiscal year) → the balance moved in (+) or out (−) by legacy merges."""
+    references: dict[tuple[Line, str, int | None], dict[str, int]] = field(default_factory=dict)
+    assessments: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    plans: dict[str, dict[str, CountyPlan]] = field(default_factory=dict)
+    county_lines: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """The books own no connection: the database stays open for its owner."""
+
+    def query(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[Row]:
+        """Pass a query the books do not answer on to the database."""
+        return self.db.query(sql, params, binary=binary)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.db.execute(sql, params)
+
+    def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        self.db.insert_many(table, columns, rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.db.transaction():
+            yield
+
+    @classmethod
+    def read(
+        cls,
+        db: ProjectionDB,
+        province: str,
+        year: int,
+        references_wanted: Sequence[tuple[Line, str, int | None]] = (),
+    ) -> ProvinceBooks:
+        """Every figure of the province's funds the year's clearing reads, in six queries
+        (plus one per reference prefix wanted)."""
+        books = cls(db, province, year, db.dialect)
+        for fund, start, opening in db.query(
+            "SELECT fund, first_year, opening_balance_fen FROM fl_funds WHERE province = %s",
+            (province,),
+        ):
+            books.funds[str(fund)] = (int(start), int(opening))
+        if not books.funds:
+            return books
+        names = sorted(books.funds)
+        marks = ", ".join(["%s"] * len(names))
+        for fund, fiscal_year, line, is_transfer, total in db.query(
+            "SELECT fund, fiscal_year, line, is_transfer, sum(amount_fen) FROM fl_postings "  # noqa: S608
+            f"WHERE fund IN ({marks}) AND fiscal_year <= %s GROUP BY 1, 2, 3, 4",
+            (*names, year),
+        ):
+            key = (str(fund), int(fiscal_year))
+            if is_transfer:
+                effect = int(total) if Line(line) in ALL_INCOME else -int(total)
+                books.transfers[key] = books.transfers.get(key, 0) + effect
+            else:
+                by_line = books.lines.setdefault(key, {})
+                by_line[str(line)] = by_line.get(str(line), 0) + int(total)
+        for line, prefix, in_year in references_wanted:
+            sql = (
+                "SELECT fund, sum(amount_fen) FROM fl_postings "  # noqa: S608
+                f"WHERE fund IN ({marks}) AND line = %s AND reference LIKE %s"
+            )
+            params: list[object] = [*names, line.value, prefix + "%"]
+            if in_year is not None:
+                sql += " AND fiscal_year = %s"
+                params.append(in_year)
+            rows = db.query(sql + " GROUP BY fund", params)
+            books.references[(line, prefix, in_year)] = {str(f): int(t) for f, t in rows}
+        for fund, grade, score in db.query(
+            "SELECT fund, grade, score FROM fl_assessments "  # noqa: S608
+            f"WHERE year = %s AND fund IN ({marks}) ORDER BY notification_id",
+            (year, *names),
+        ):
+            books.assessments[str(fund)] = (str(grade), None if score is None else str(score))
+        for fund, county, contributions, subsidies, spending in db.query(
+            "SELECT fund, county, contributions_fen, subsidies_fen, spending_fen "  # noqa: S608
+            f"FROM fl_county_plans WHERE year = %s AND fund IN ({marks}) ORDER BY notification_id",
+            (year, *names),
+        ):
+            books.plans.setdefault(str(fund), {})[str(county)] = CountyPlan(
+                str(county), int(contributions), int(subsidies), int(spending)
+            )
+        books._read_county_lines(names)  # every fund's county sums of the year
+        return books
+
+    def _read_county_lines(self, pools: list[str]) -> None:
+        marks = ", ".join(["%s"] * len(pools))
+        for fund, county, line, total in self.db.query(
+            "SELECT fund, county, line, sum(amount_fen) FROM fl_postings "  # noqa: S608
+            f"WHERE fund IN ({marks}) AND fiscal_year = %s AND line IN (%s, %s) "
+            "AND county IS NOT NULL AND is_transfer = 0 GROUP BY 1, 2, 3",
+            (*pools, self.year, *_COUNTY_LINES),
+        ):
+            by_county = self.county_lines.setdefault((str(fund), str(line)), {})
+            by_county[str(county)] = int(total)
+
+    def has_fund_year(self, fund: str, year: int | None = None) -> bool:
+        """True when the books answer for the fund (and the year): a fund of the province,
+        a year up to the one read."""
+        return fund.partition(":")[2][:2] == self.province[:2] and (
+            year is None or year <= self.year
+        )
+
+    def statement(self, fund: str, year: int) -> Statement:
+        """The fund's statement of ``year`` on its main lines (no sub-lines, no restatement
+        figures: the clearing house reads neither), as :func:`read_statement` gives them."""
+        first, opening = self.funds[fund]
+        balance = opening
+        for earlier in range(first, year):
+            balance += self.transfers.get((fund, earlier), 0)
+            balance += sum(
+                amount if Line(line) in ALL_INCOME else -amount
+                for line, amount in self.lines.get((fund, earlier), {}).items()
+            )
+        return Statement(
+            fund=fund,
+            year=year,
+            opening_balance_fen=balance,
+            opening_balance_transfers_fen=self.transfers.get((fund, year), 0),
+            lines_fen=dict(self.lines.get((fund, year), {})),
+        )

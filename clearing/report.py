@@ -27,6 +27,7 @@ def result_document(allocation: Allocation) -> dict[str, Any]:
             "fund": allocation.adjustment_fund,
             "balance_fen": allocation.adjustment_balance_fen,
             "draws_total_fen": allocation.draws_total_fen,
+            "requested_total_fen": allocation.requested_total_fen,
             "scale": str(allocation.scale.quantize(Decimal("0.000001"))),
         },
         "pools": [
@@ -34,9 +35,24 @@ def result_document(allocation: Allocation) -> dict[str, Any]:
                 "fund": p.fund,
                 **{f"{name}_fen": getattr(p, f"{name}_fen") for name in MONEY_FIELDS},
                 "request_fen": p.request_fen,
+                "remaining_fen_taken": p.remaining_fen_taken,
                 "rules": list(p.rules),
                 "counties": [
-                    {"county": c.county, "own_fault_fen": c.own_fault_fen, "reason": c.reason}
+                    {
+                        "county": c.county,
+                        "own_fault_fen": c.own_fault_fen,
+                        "owed_fen": c.owed_fen,
+                        "reason": c.reason,
+                        "causes": [
+                            {
+                                "cause": cause.cause,
+                                "amount_fen": cause.amount_fen,
+                                "detail": cause.detail,
+                                "reference": cause.reference,
+                            }
+                            for cause in c.causes
+                        ],
+                    }
                     for c in p.counties
                 ],
             }
@@ -79,6 +95,7 @@ class SettlementView:
                 "fund": fund["fund"],
                 "balance": _yuan_or_none(fund["balance_fen"]),
                 "draws_total": _yuan_or_none(fund["draws_total_fen"]),
+                "requested_total": _yuan_or_none(fund.get("requested_total_fen")),
                 "scale": fund["scale"],
             },
             "pools": [_pool_json(p) for p in self.result["pools"]],
@@ -94,14 +111,29 @@ def _pool_json(pool: dict[str, Any]) -> dict[str, Any]:
     return {
         "fund": pool["fund"],
         **{name: format_fen(pool[f"{name}_fen"]) for name in MONEY_FIELDS},
+        "request": format_fen(pool.get("request_fen", pool["draw_fen"])),
+        "remaining_fen_taken": pool.get("remaining_fen_taken", 0),
         "rules": list(pool["rules"]),
-        "counties": [
+        "counties": [_county_json(c) for c in pool["counties"]],
+    }
+
+
+def _county_json(county: dict[str, Any]) -> dict[str, Any]:
+    """A county's part inside the gap (``own_fault``) and its whole receivable (``owed``), by
+    cause. A settlement recorded before causes were kept shows its own fault as owed."""
+    return {
+        "county": county["county"],
+        "own_fault": format_fen(county["own_fault_fen"]),
+        "owed": format_fen(county.get("owed_fen", county["own_fault_fen"])),
+        "reason": county["reason"],
+        "causes": [
             {
-                "county": c["county"],
-                "own_fault": format_fen(c["own_fault_fen"]),
-                "reason": c["reason"],
+                "cause": c["cause"],
+                "amount": format_fen(c["amount_fen"]),
+                "detail": c["detail"],
+                "reference": c["reference"],
             }
-            for c in pool["counties"]
+            for c in county.get("causes", [])
         ],
     }
 
@@ -118,7 +150,7 @@ def main_rule(pool: dict[str, Any]) -> str:
     rules: list[str] = pool["rules"]
     if pool["gap_fen"] == 0:
         return "no gap"
-    if pool["own_fault_fen"] == pool["gap_fen"]:
+    if pool["own_fault_fen"] == pool["gap_fen"]:  # a gap wholly the counties' own fault
         return next(r for r in rules if r.startswith("own fault"))
     for prefix in DECISIVE:
         found = [r for r in rules if r.startswith(prefix)]

@@ -14,6 +14,7 @@ from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 
+from domain import seal as _seal  # noqa: F401  (its event classes register their topics)
 from domain.chain import GENESIS_HASH, chain_hash, payload_of
 
 

@@ -27,6 +27,7 @@ from domain.chain import GENESIS_HASH, chain_hash
 from domain.errors import InvalidInput, PostingRefused
 from domain.funds import FundId
 from domain.lines import MIRROR, Line, sign_of
+from domain.pooling import refuse_county_fund_under_municipal_pooling
 from domain.postings import Posting
 from domain.regions import contains
 from domain.vouchers import Voucher
@@ -266,6 +267,7 @@ class Fund(Aggregate, created_event_name="Opened"):
                 f"first year {first_year} is outside {EARLIEST_FIRST_YEAR}-{LATEST_FIRST_YEAR}",
                 field="first_year",
             )
+        refuse_county_fund_under_municipal_pooling(fund, first_year)
         timestamp = cls.Opened.create_timestamp()
         payload: dict[str, Any] = {
             "fund": str(fund),

@@ -27,6 +27,37 @@ def refuse_cross_subsidy_between_legacy_funds(paying: FundId, receiving: FundId)
         )
 
 
+def refuse_flow_back_into_legacy_fund(paying: FundId, receiving: FundId) -> None:
+    """Refuse every route by which money could flow back into a legacy fund once merging began.
+
+    Seed: Jilin 2016 (吉政办发〔2016〕84号): during integration each legacy fund's gap is its
+    original government's (由原统筹地政府负责解决) and the two legacy funds may not subsidise
+    each other. The direct pair is refused by :func:`refuse_cross_subsidy_between_legacy_funds`;
+    this closes the two detours (issue 9): a legacy fund receives nothing from a merged
+    ``resident`` fund (the merge has begun once the resident fund is registered, which any pair
+    with it needs), so ``urban_resident`` → ``resident`` → ``ncms`` is refused at its second
+    leg; and a legacy fund pays nothing into an adjustment fund (legacy funds pay no levy), so
+    its money cannot come down again as the other fund's draw. A legacy fund still receives
+    from a fund of its own scheme (a county NCMS fund's grant from its city's) and a draw.
+    """
+    if not receiving.is_legacy and not (paying.is_legacy and receiving.scheme is Scheme.ADJUSTMENT):
+        return
+    if receiving.is_legacy and paying.scheme is Scheme.RESIDENT:
+        raise PostingRefused(
+            f"{receiving} is a legacy fund being merged: it receives nothing from the merged "
+            f"fund {paying}, so that no money of the other legacy fund flows back into it "
+            "(Jilin 2016: a legacy fund's gap is covered by its original government)",
+            field="counterparty",
+        )
+    if receiving.scheme is Scheme.ADJUSTMENT:
+        raise PostingRefused(
+            f"{paying} is a legacy fund being merged: it pays nothing into the adjustment fund "
+            f"{receiving} (legacy funds pay no levy, and what it paid could come down again to "
+            "the other legacy fund; Jilin 2016)",
+            field="counterparty",
+        )
+
+
 def refuse_pair_across_provinces(paying: FundId, receiving: FundId) -> None:
     """Refuse a paired posting between two provinces' ledgers.
 
@@ -108,6 +139,7 @@ def check_pair(line: Line, purpose: Purpose | None, paying: FundId, receiving: F
     """Every rule on a paired posting, in the order a finance officer would ask them."""
     refuse_pair_across_provinces(paying, receiving)
     refuse_cross_subsidy_between_legacy_funds(paying, receiving)
+    refuse_flow_back_into_legacy_fund(paying, receiving)
     if purpose is Purpose.LEGACY_MERGE:
         check_legacy_merge(paying, receiving)
         return

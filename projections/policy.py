@@ -235,6 +235,9 @@ class Policy(_Frozen):
     version: str = Field(min_length=1)
     effective_year: int = Field(ge=1998, le=2100)
     accumulated_balance_denominator: Literal["income_subtotal", "funds_raised"] = "income_subtotal"
+    months_of_coverage_denominator: Literal["expense_subtotal", "benefit"] = "expense_subtotal"
+    """What months of coverage count months of: the whole expense subtotal (the common
+    measure, docs/domain.md §3), or benefits alone (``benefit``: Guangdong 2012, 待遇)."""
     warnings: WarningRules
     subsidy: SubsidyPolicy | None = None
     budget: BudgetPolicy = BudgetPolicy()

@@ -34,13 +34,21 @@ def balance_rate_denominator(
     return funds_raised_fen if choice == "funds_raised" else income_subtotal_fen
 
 
+def months_denominator(choice: str, *, expense_subtotal_fen: int, benefit_fen: int) -> int:
+    """The months of coverage's denominator as a policy chooses it (docs/projections.md §2):
+    ``benefit`` (待遇: the benefit expense line alone; Guangdong 2012 counts months of
+    benefits), else the whole expense subtotal."""
+    return benefit_fen if choice == "benefit" else expense_subtotal_fen
+
+
 def accumulated_balance_rate(closing_balance_fen: int, denominator_fen: int) -> str | None:
     """累计结余率 = closing balance / denominator (the income subtotal by default)."""
     return _ratio(closing_balance_fen, denominator_fen, RATE_PLACES)
 
 
 def months_of_coverage(closing_balance_fen: int, expense_subtotal_fen: int) -> str | None:
-    """累计结余可支付月数 = closing balance × 12 / expense subtotal."""
+    """累计结余可支付月数 = closing balance × 12 / the year's expense (the expense subtotal,
+    or the benefit expense where the policy says so: :func:`months_denominator`)."""
     return _ratio(closing_balance_fen * 12, expense_subtotal_fen, MONTHS_PLACES)
 
 

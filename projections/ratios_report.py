@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from domain.funds import FundId
 from domain.lines import EXPENSE_LINES, INCOME_LINES, Line, sign_of
@@ -93,12 +94,14 @@ class FundHistory:
             expense_total_fen=expense + sum(v for k, v in totals.items() if k in _TO),
             funds_raised_fen=sum(v for k, v in totals.items() if k in _RAISED),
             closing_balance_fen=balance,
+            benefit_fen=totals.get(Line.BENEFIT.value, 0),
         )
 
-    def trailing(self, year: int) -> Figures | None:
-        """The trailing 12 months: the flows of the 12 months ending at the latest month of
-        ``year`` with postings (December of the year before when there is none), and the
-        year-end balance they point to. None when the books do not reach 12 months back.
+    def trailing(self, year: int, *, today: date) -> Figures | None:
+        """The trailing 12 months: the flows of the 12 months ending at :func:`trailing_end`
+        (the latest month of ``year`` with postings, but never a month not yet over in China on
+        ``today``), and the year-end balance they point to. None when the books do not reach
+        12 months back.
 
         The balance to date is at its seasonal low before the fourth-quarter contributions,
         so the balance the ratios use is the balance to date plus last year's net flows for
@@ -107,7 +110,7 @@ class FundHistory:
         this year). In a year like the last it is exactly the coming year-end balance.
         """
         months = [k for k in (*self.lines, *self.transfers) if k[0] == year]
-        end = max(months, default=(year - 1, 12))
+        end = trailing_end(year, months, today=today)
         start = (end[0] - 1, end[1] + 1) if end[1] < 12 else (end[0], 1)
         if start[0] < self.first_year:
             return None
@@ -124,6 +127,37 @@ class FundHistory:
             closing_balance_fen=window.closing_balance_fen + rest_of_year,
             balance_name="projected year-end balance",
         )
+
+
+def last_complete_month(today: date) -> Month:
+    """The last calendar month that is over on ``today`` (a day in China, :func:`china_today`)."""
+    return (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+
+
+def trailing_end(year: int, posted: list[Month], *, today: date) -> Month:
+    """Where an incomplete year's trailing window ends: the latest month of ``year`` with
+    postings (December of the year before when none), but no later than the last complete
+    month on ``today``, whatever has been posted since (issue 9: a December posting, or a levy
+    dated 31 December, while December runs, must not turn the window into the year to date)."""
+    latest = max(posted, default=(year - 1, 12))
+    return min(latest, last_complete_month(today))
+
+
+Clock = Callable[[], datetime]
+"""What time it is now (aware): the system clock in use, a fixed time in tests."""
+
+CHINA = ZoneInfo("Asia/Shanghai")
+"""The funds' fiscal calendar: months and years end at midnight in Beijing."""
+
+
+def system_clock() -> datetime:
+    """The system clock, in UTC."""
+    return datetime.now(UTC)
+
+
+def china_today(clock: Clock = system_clock) -> date:
+    """Today's date in China (Asia/Shanghai) by ``clock``: what "today" means for a fund."""
+    return clock().astimezone(CHINA).date()
 
 
 def year_complete(year: int, *, today: date, closed: bool) -> bool:
@@ -186,7 +220,7 @@ def ratios_row(history: FundHistory, policy: Policy, *, year: int, today: date) 
     """One fund's row: full year, trailing 12 months (incomplete years), warnings."""
     complete = year_complete(year, today=today, closed=history.closed)
     full = history.figures((year, 1), (year, 12), str(year))
-    trailing = None if complete else history.trailing(year)
+    trailing = None if complete else history.trailing(year, today=today)
     basis = warning_basis(full, trailing, complete=complete)
     findings = [] if basis is None else evaluate(FundId.parse(history.fund), basis, policy)
     figures = trailing.to_json(policy) if trailing is not None else dict.fromkeys(FIGURE_KEYS)
@@ -204,6 +238,7 @@ def ratios_row(history: FundHistory, policy: Policy, *, year: int, today: date) 
         "warnings": warnings_only(findings),
         "policy": policy.label,
         "accumulated_balance_denominator": policy.accumulated_balance_denominator,
+        "months_of_coverage_denominator": policy.months_of_coverage_denominator,
     }
 
 
@@ -239,7 +274,7 @@ def statement_warnings(
     incomplete one is judged on the trailing 12 months, read from ``db`` as of the
     statement's ``as_of``; without ``db`` it gets no warnings (never a year-to-date alone).
     """
-    today = today or date.today()
+    today = today or china_today()
     year = statement.year
     complete = year_complete(year, today=today, closed=statement.closed_at is not None)
     full = Figures(
@@ -250,11 +285,12 @@ def statement_warnings(
         expense_total_fen=statement.expense_total_fen,
         funds_raised_fen=statement.funds_raised_fen,
         closing_balance_fen=statement.closing_balance_fen,
+        benefit_fen=statement.line(Line.BENEFIT.value),
     )
     trailing = None
     if not complete and db is not None:
         found = load_histories(db, year, fund=statement.fund, as_of=statement.as_of)
-        trailing = found[0].trailing(year) if found else None
+        trailing = found[0].trailing(year, today=today) if found else None
     basis = warning_basis(full, trailing, complete=complete)
     if basis is None:
         return []

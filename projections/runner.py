@@ -6,6 +6,12 @@ the position from the value it read to the new one; if another projector moved i
 nothing is written and the batch is read again from the new position. So each event is
 applied exactly once, a stopped projector resumes where it stopped, and two projectors may
 run at once.
+
+A position moved back (by hand, or a restored tracking table) applies events again: the
+province's highest position ever applied is kept beside it (``fl_applied``), and a batch
+below that mark first removes the rows its events made before, so nothing is applied twice.
+A rebuild deletes rows but keeps every table and index, so that a rebuild stopped at any
+point leaves a complete schema (the next catch-up finishes it).
 """
 
 from __future__ import annotations
@@ -22,12 +28,13 @@ from projections.db import ProjectionDB
 from projections.decode import RawNotification, StoredNotification, decode
 from projections.extras import Insert, registered
 from projections.schema import (
+    BY_FUND_TABLES,
     CLOSE_COLUMNS,
     DATA_TABLES,
     ENROLMENT_COLUMNS,
     FUND_COLUMNS,
-    INDEX_NAMES,
     POSTING_COLUMNS,
+    TABLES,
     create_tables,
 )
 from projections.source import EventSource
@@ -61,6 +68,7 @@ class Projector:
         self.provinces = tuple(provinces)
         self.extras = registered()
         self._funds: dict[str, str] = {}
+        self._marks_ready = False
 
     def create_tables(self) -> None:
         """Create the read-model tables (part of ``fundledger init``)."""
@@ -93,6 +101,7 @@ class Projector:
     ) -> int:
         """Apply every event not yet applied (of ``provinces`` only, when given: a read of
         one fund needs only its own province caught up); answer how many were applied."""
+        self._ensure_marks()
         applied = 0
         wanted = (
             self.provinces if provinces is None else [p for p in self.provinces if p in provinces]
@@ -150,7 +159,25 @@ class Projector:
                     inserts.extend(extra.rows(province, n, orjson.loads(n.state), self._funds))
         return inserts
 
+    def _ensure_marks(self) -> None:
+        """Create ``fl_applied`` on a store initialised before it existed (once per projector)."""
+        if self._marks_ready:
+            return
+        with self.db.transaction():
+            self.db.execute(f"CREATE TABLE IF NOT EXISTS fl_applied ({TABLES['fl_applied']})")
+            known = {row[0] for row in self.db.query("SELECT province FROM fl_applied")}
+            for province in self.provinces:
+                if province not in known:
+                    self.db.execute(
+                        "INSERT INTO fl_applied (province, high) "
+                        "SELECT province, position FROM fl_tracking WHERE province = %s",
+                        (province,),
+                    )
+        self._marks_ready = True
+
     def _apply(self, province: str, batch: list[RawNotification], old: int, new: int) -> bool:
+        """Write a batch and move the position from ``old`` to ``new``, in one transaction;
+        False (nothing written) when another projector moved the position meanwhile."""
         inserts = self._decode(province, batch)
         by_table: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
         for table, columns, row in inserts:
@@ -162,9 +189,36 @@ class Projector:
             )
             if moved != 1:
                 return False
+            high = self.db.query("SELECT high FROM fl_applied WHERE province = %s", (province,))
+            if high and int(high[0][0]) > old:
+                self._forget(province, old, new, by_table.get(("fl_funds", FUND_COLUMNS), []))
+            self.db.execute(
+                "UPDATE fl_applied SET high = %s WHERE province = %s AND high < %s",
+                (new, province, new),
+            )
             for (table, columns), values in by_table.items():
                 self.db.insert_many(table, columns, values)
         return True
+
+    def _forget(self, province: str, old: int, new: int, funds: Sequence[tuple[Any, ...]]) -> None:
+        """Remove the rows that the events after ``old`` up to ``new`` made when they were
+        applied before (the position was moved back): they are about to be inserted again."""
+        span = (old, new)
+        for table in BY_FUND_TABLES:
+            self.db.execute(
+                f"DELETE FROM {table} WHERE notification_id > %s AND notification_id <= %s "  # noqa: S608
+                "AND fund IN (SELECT fund FROM fl_funds WHERE province = %s)",
+                (*span, province),
+            )
+        scoped = ["fl_postings", *(name for extra in self.extras for name in extra.tables)]
+        for table in scoped:
+            self.db.execute(
+                f"DELETE FROM {table} WHERE notification_id > %s AND notification_id <= %s "  # noqa: S608
+                "AND province = %s",
+                (*span, province),
+            )
+        for row in funds:
+            self.db.execute("DELETE FROM fl_funds WHERE aggregate_id = %s", (row[0],))
 
     def _load_funds(self) -> None:
         for aggregate_hex, fund in self.db.query("SELECT aggregate_id, fund FROM fl_funds"):
@@ -175,16 +229,18 @@ class Projector:
         return sum(s.lag for s in self.status())
 
     def rebuild(self, progress: Callable[[int], None] = lambda _: None) -> int:
-        """Drop every read-model row and apply the whole event log again."""
+        """Delete every read-model row and apply the whole event log again.
+
+        Tables and indexes stay: a rebuild stopped at any point (a killed process) leaves the
+        schema whole, its rows those of a consistent prefix of the log, which the next
+        catch-up completes.
+        """
+        self._ensure_marks()
         tables = [*DATA_TABLES, *(name for extra in self.extras for name in extra.tables)]
         with self.db.transaction():
             for table in tables:
                 self.db.execute(f"DELETE FROM {table}")  # noqa: S608
-            for index in INDEX_NAMES:
-                self.db.execute(f"DROP INDEX IF EXISTS {index}")
             self.db.execute("UPDATE fl_tracking SET position = 0")
+            self.db.execute("UPDATE fl_applied SET high = 0")
         self._funds.clear()
-        try:
-            return self.catch_up(progress)
-        finally:
-            create_tables(self.db)  # indexes again, built once over the whole table
+        return self.catch_up(progress)

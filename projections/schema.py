@@ -39,6 +39,7 @@ ENROLMENT_COLUMNS = ("fund", "year", "county", "enrolled", "recorded_at", "notif
 
 TABLES = {
     "fl_tracking": "province TEXT PRIMARY KEY, position BIGINT NOT NULL",
+    "fl_applied": "province TEXT PRIMARY KEY, high BIGINT NOT NULL",
     "fl_funds": (
         "aggregate_id TEXT PRIMARY KEY, fund TEXT NOT NULL UNIQUE, province TEXT NOT NULL, "
         "first_year INTEGER NOT NULL, opening_balance_fen BIGINT NOT NULL, name TEXT, "
@@ -70,20 +71,29 @@ INDEX_NAMES = ("fl_postings_fund_year", "fl_enrolment_fund_year")
 
 DATA_TABLES = ("fl_postings", "fl_funds", "fl_closes", "fl_enrolment")
 
+BY_FUND_TABLES = ("fl_closes", "fl_enrolment")
+"""Tables whose rows name a fund but not its province (scoped through ``fl_funds``)."""
+
 
 def create_tables(db: ProjectionDB) -> None:
-    """Create the projection tables and one tracking row per province (idempotent)."""
+    """Create the projection tables and one tracking row per province (idempotent).
+
+    ``fl_applied`` keeps, per province, the highest position ever applied: when the tracking
+    position was moved back below it, the projector removes the rows of the events it applies
+    again before inserting them (:meth:`projections.runner.Projector._apply`)."""
     with db.transaction():
         for name, columns in TABLES.items():
             db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
         for statement in INDEXES:
             db.execute(statement)
-        known = {row[0] for row in db.query("SELECT province FROM fl_tracking")}
-        for province in PROVINCES:
-            if province not in known:
-                db.execute(
-                    "INSERT INTO fl_tracking (province, position) VALUES (%s, 0)", (province,)
-                )
+        for table, column in (("fl_tracking", "position"), ("fl_applied", "high")):
+            known = {row[0] for row in db.query(f"SELECT province FROM {table}")}  # noqa: S608
+            for province in PROVINCES:
+                if province not in known:
+                    db.execute(
+                        f"INSERT INTO {table} (province, {column}) VALUES (%s, 0)",  # noqa: S608
+                        (province,),
+                    )
 
 
 def tables_exist(db: ProjectionDB) -> bool:

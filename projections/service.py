@@ -10,7 +10,7 @@ from domain.funds import FundId
 from projections.monthly import MonthFigures, monthly_figures
 from projections.policy import Policy, load_policy
 from projections.queries import View, read_statement
-from projections.ratios_report import statement_warnings
+from projections.ratios_report import china_today, statement_warnings
 from projections.runner import Projector, ProvinceStatus
 from projections.schema import tables_exist
 from projections.statement import Statement
@@ -103,7 +103,7 @@ class ReadModels:
         policy = policy or load_policy(fund.province)
         statement.accumulated_balance_denominator = policy.accumulated_balance_denominator
         if today is None:
-            today = china_date(as_of) if as_of else date.today()
+            today = china_date(as_of) if as_of else china_today()
         statement.warnings = statement_warnings(statement, policy, db=db, today=today)
         return statement
 

@@ -19,6 +19,7 @@ from projections.ratios import (
     accumulated_balance_rate,
     balance_rate_denominator,
     current_surplus_rate,
+    months_denominator,
     months_of_coverage,
 )
 
@@ -50,6 +51,9 @@ class Figures:
     closing_balance_fen: int
     balance_name: str = "accumulated balance"
     """How messages call the balance (a trailing window's is a projected year-end balance)."""
+    benefit_fen: int | None = None
+    """The benefit expense (待遇, line ``benefit``) of the period; None where only the
+    subtotals are known, and then the expense subtotal stands for it."""
 
     def denominator_fen(self, policy: Policy) -> int:
         """The accumulated balance rate's denominator the policy asks for."""
@@ -59,11 +63,22 @@ class Figures:
             funds_raised_fen=self.funds_raised_fen,
         )
 
-    def months_exact(self) -> Fraction | None:
-        """Months of coverage, exact (None when nothing was spent)."""
-        if self.expense_subtotal_fen == 0:
+    def months_denominator_fen(self, policy: Policy) -> int:
+        """The months of coverage's denominator the policy asks for (benefits, or the whole
+        expense subtotal: ``months_of_coverage_denominator``)."""
+        benefit = self.expense_subtotal_fen if self.benefit_fen is None else self.benefit_fen
+        return months_denominator(
+            policy.months_of_coverage_denominator,
+            expense_subtotal_fen=self.expense_subtotal_fen,
+            benefit_fen=benefit,
+        )
+
+    def months_exact(self, policy: Policy) -> Fraction | None:
+        """Months of coverage, exact (None when nothing was spent on the denominator)."""
+        denominator = self.months_denominator_fen(policy)
+        if denominator == 0:
             return None
-        return Fraction(self.closing_balance_fen * 12, self.expense_subtotal_fen)
+        return Fraction(self.closing_balance_fen * 12, denominator)
 
     def to_json(self, policy: Policy, prefix: str = "") -> dict[str, Any]:
         """The figures and their ratios as docs/contract.md strings (``null`` for a zero base)."""
@@ -78,7 +93,7 @@ class Figures:
             format_fen(closing),
             current_surplus_rate(income, expense),
             accumulated_balance_rate(closing, self.denominator_fen(policy)),
-            months_of_coverage(closing, expense),
+            months_of_coverage(closing, self.months_denominator_fen(policy)),
         )
         return {f"{prefix}{key}": value for key, value in zip(FIGURE_KEYS, values, strict=True)}
 
@@ -113,11 +128,11 @@ def warning_basis(
 def months_band(basis: Figures, policy: Policy) -> Finding | None:
     """The common bands of months of coverage (docs/domain.md §3: < 3 insufficient, 3–6 low,
     6–9 reasonable, 9–15 high, > 15 excessive); the levels are the policy's."""
-    months = basis.months_exact()
+    months = basis.months_exact(policy)
     if months is None:
         return None
     band = _band_of(months, policy.warnings.bands)
-    shown = _months_text(basis)
+    shown = _months_text(basis, policy)
     return Finding(
         "months_band",
         band.level,
@@ -130,14 +145,14 @@ def guangdong_minimum_months(basis: Figures, policy: Policy) -> Finding | None:
     9 months of benefits, the fund risk warning is started (基金累计结余不足支付9个月待遇的，
     应启动基金风险预警机制). The floor and its level are the policy's ``minimum_months``."""
     rule = policy.warnings.minimum_months
-    months = basis.months_exact()
+    months = basis.months_exact(policy)
     if rule is None or months is None or months >= Fraction(rule.months):
         return None
     source = f" ({rule.source})" if rule.source else ""
     return Finding(
         "minimum_months",
         rule.level,
-        f"{basis.period}: the {basis.balance_name} pays {_months_text(basis)} months of "
+        f"{basis.period}: the {basis.balance_name} pays {_months_text(basis, policy)} months of "
         f"benefits, less than {rule.months}{source}",
     )
 
@@ -213,8 +228,10 @@ def _band_of(months: Fraction, bands: tuple[Band, ...]) -> Band:
     raise AssertionError("the last band has no upper bound")
 
 
-def _months_text(basis: Figures) -> str:
-    return months_of_coverage(basis.closing_balance_fen, basis.expense_subtotal_fen) or "-"
+def _months_text(basis: Figures, policy: Policy) -> str:
+    return (
+        months_of_coverage(basis.closing_balance_fen, basis.months_denominator_fen(policy)) or "-"
+    )
 
 
 def _range_text(band: Band) -> str:

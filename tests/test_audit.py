@@ -156,7 +156,7 @@ def test_audit_verify_json_narrowed_to_a_fund_and_year(real_url: str) -> None:
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout) == {
         "ok": True,
-        "checked": {"funds": 1, "events": 4, "statements": 1},
+        "checked": {"funds": 1, "events": 4, "statements": 1, "anchors": 0},
         "findings": [],
     }
     execute(real_url, "UPDATE fl_postings SET amount_fen = amount_fen + 1 WHERE reference = 'S-1'")

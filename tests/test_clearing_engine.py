@@ -47,6 +47,7 @@ def pools(draw: st.DrawFn, policy: ClearingPolicy) -> tuple[PoolInput, ...]:
                     reason=st.just("collection plan missed"),
                 ),
                 max_size=2,
+                unique_by=lambda fault: fault.county,
             )
         )
         result.append(
@@ -230,3 +231,35 @@ def test_the_levy_stops_exactly_at_the_cap(dues: list[int], balance: int, cap: i
         assert levied == dues
     else:
         assert balance + sum(levied) == max(balance, cap)
+
+
+def receivables(allocation: Allocation) -> dict[tuple[str, str], int]:
+    return {(p.fund, c.county): c.owed_fen for p in allocation.pools for c in p.counties}
+
+
+@settings(max_examples=300)
+@given(data=st.data())
+def test_a_county_receivable_never_depends_on_the_pool_result(data: st.DataObject) -> None:
+    """Nantong 2019: a county owes its whole income shortfall whatever its pool's result; only
+    the part inside the gap is taken off the gap (issue 9, point 1)."""
+    inputs, name = data.draw(provinces())
+    policy = POLICIES[name]
+    index = data.draw(st.integers(min_value=0, max_value=len(inputs.pools) - 1))
+    other = with_pool(
+        inputs,
+        index,
+        income_fen=data.draw(MONEY),
+        expense_fen=data.draw(MONEY),
+        balance_fen=data.draw(st.integers(min_value=-(10**10), max_value=10**11)),
+    )
+    first, second = allocate(inputs, policy), allocate(other, policy)
+    assert receivables(first) == receivables(second)
+    for pool, result in zip(sorted(inputs.pools, key=lambda p: p.fund), first.pools, strict=True):
+        legacy = pool.fund.split(":")[0] in {"ncms", "urban_resident"} and policy.legacy_transition
+        expected = {
+            (pool.fund, f.county): f.amount_fen
+            for f in pool.county_faults
+            if f.amount_fen > 0 and policy.county_own_fault and not legacy
+        }
+        assert {k: v for k, v in receivables(first).items() if k[0] == pool.fund} == expected
+        assert result.own_fault_fen == min(result.gap_fen, sum(expected.values()))

@@ -128,9 +128,18 @@ def test_draft_approve_post(app: App) -> None:
         "fund": "adjustment:140000",
         "balance": "360000.00",
         "draws_total": "360000.00",
+        "requested_total": "792000.00",
         "scale": "0.454545",
     }
     assert draws == {"resident:140100": "300000.00", "resident:140200": "60000.00"}
+    # issue 9, point 7: each request before scaling, and who took a remaining fen (none here)
+    assert [(p["request"], p["remaining_fen_taken"]) for p in data["pools"]] == [
+        ("660000.00", 0), ("132000.00", 0),
+    ]  # fmt: skip
+    assert (
+        "draw scaled pro rata to what the adjustment fund holds: request 660000.00 × balance "
+        "÷ requests = 300000.00 rounded down = 300000.00 (以收定支)"
+    ) in data["pools"][0]["rules"]
     assert line(app, PROVINCE_ADJUSTMENT, "to_lower") == 360_000_00
     assert line(app, CITY, "from_upper") == 300_000_00
     assert line(app, CITY2, "from_upper") == 60_000_00
@@ -144,7 +153,10 @@ def test_every_part_adds_up_and_counties_carry_their_fault(app: App) -> None:
     assess(app.ledger, CITY, 2024, grade="A", score="91.5", principal="wang")
     amounts = (5_000_000_00, 7_000_000_00, 0)
     plan(app.ledger, CITY, 2024, county="140105", amounts=amounts, principal="wang")
-    view = settlement.dry_run(app, PROVINCE, 2024)
+    # Shanxi's draft has no own-fault rule: a province that adopts Nantong's turns it on
+    adopted = load_policy(PROVINCE, 2024).model_copy(update={"county_own_fault": True})
+    assert not settlement.dry_run(app, PROVINCE, 2024).to_json()["pools"][0]["counties"]
+    view = settlement.dry_run(app, PROVINCE, 2024, adopted)
     taiyuan = view.to_json()["pools"][0]
     assert taiyuan["gap"] == "1800000.00"
     assert taiyuan["own_fault"] == "1800000.00"
@@ -152,10 +164,19 @@ def test_every_part_adds_up_and_counties_carry_their_fault(app: App) -> None:
         {
             "county": "140105",
             "own_fault": "1800000.00",
+            "owed": "2000000.00",  # the whole shortfall, though the gap is smaller
             "reason": "collection plan missed by 1000000.00 (planned 5000000.00, collected "
             "4000000.00); subsidy unpaid 1000000.00 (planned 7000000.00, received 6000000.00)",
+            "causes": [
+                {"cause": "collection_plan_missed", "amount": "1000000.00",
+                 "detail": "collection plan missed by 1000000.00 (planned 5000000.00, "
+                 "collected 4000000.00)", "reference": "MAKEGOOD-2024-140105"},
+                {"cause": "subsidy_not_paid", "amount": "1000000.00",
+                 "detail": "subsidy unpaid 1000000.00 (planned 7000000.00, received "
+                 "6000000.00)", "reference": "MAKEGOOD-2024-140105"},
+            ],
         }
-    ]
+    ]  # fmt: skip
     for pool in view.result["pools"]:
         parts = ("own_fault_fen", "draw_fen", "borne_by_balance_fen", "residual_to_government_fen")
         assert sum(pool[k] for k in parts) == pool["gap_fen"]

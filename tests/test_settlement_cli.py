@@ -111,10 +111,19 @@ def test_nantong_counties_make_their_own_fault_good(nantong: str) -> None:
         {
             "county": "320681",
             "own_fault": "55000.00",
+            "owed": "55000.00",
             "reason": "collection plan missed by 50000.00 (planned 1050000.00, collected "
             "1000000.00); financing-standard catch-up unpaid 5000.00",
+            "causes": [
+                {"cause": "collection_plan_missed", "amount": "50000.00",
+                 "detail": "collection plan missed by 50000.00 (planned 1050000.00, collected "
+                 "1000000.00)", "reference": "MAKEGOOD-2021-320681"},
+                {"cause": "contribution_policy_not_enforced", "amount": "5000.00",
+                 "detail": "financing-standard catch-up unpaid 5000.00",
+                 "reference": "CATCHUP-320681-2021"},
+            ],
         }
-    ]
+    ]  # fmt: skip
 
 
 def test_the_settle_commands(nantong: str, tmp_path: Path) -> None:
@@ -244,13 +253,15 @@ def test_what_the_posted_settlement_leaves_owed_is_tracked_until_paid(
     assert run("import", str(payment), "--db", nantong).exit_code == 0
     owed = run("settle", "owed", *settle, "--format", "json")
     assert owed.exit_code == 0, owed.output
-    rows = [{k: r[k] for k in ("debtor", "kind", "owed", "paid", "outstanding", "reference")}
-            for r in json.loads(owed.stdout)]  # fmt: skip
-    assert rows == [
-        {"debtor": "320681", "kind": "county", "owed": "55000.00", "paid": "30000.00",
-         "outstanding": "25000.00", "reference": "MAKEGOOD-2021-320681"},
-        {"debtor": "320600", "kind": "government", "owed": "10000.00", "paid": "0.00",
-         "outstanding": "10000.00", "reference": "MAKEGOOD-2021-320600"},
+    keys = ("debtor", "kind", "source", "owed", "paid", "outstanding", "reference")
+    rows = [{k: r[k] for k in keys} for r in json.loads(owed.stdout)]
+    assert rows == [  # the unpaid catch-up instalment is its own receivable, listed once
+        {"debtor": "320681", "kind": "county", "source": "catch-up", "owed": "20000.00",
+         "paid": "15000.00", "outstanding": "5000.00", "reference": "CATCHUP-320681-2021"},
+        {"debtor": "320681", "kind": "county", "source": "make-good", "owed": "50000.00",
+         "paid": "30000.00", "outstanding": "20000.00", "reference": "MAKEGOOD-2021-320681"},
+        {"debtor": "320600", "kind": "government", "source": "residual", "owed": "10000.00",
+         "paid": "0.00", "outstanding": "10000.00", "reference": "MAKEGOOD-2021-320600"},
     ]  # fmt: skip
 
 

@@ -122,7 +122,13 @@ def settlement_rows(view: SettlementView, parts: Sequence[str]) -> list[dict[str
             row = {"pool": f"  county {county['county']}", **{HEADINGS[p]: "" for p in parts}}
             if "own_fault" in parts:
                 row[HEADINGS["own_fault"]] = county["own_fault"]
-            rows.append({**row, "rule": county["reason"]})
+            owes = county.get("owed", county["own_fault"])
+            reason = (
+                county["reason"]
+                if owes == county["own_fault"]
+                else (f"owes {owes} in full: {county['reason']}")
+            )
+            rows.append({**row, "rule": reason})
     return rows
 
 
@@ -183,7 +189,22 @@ def adjustment_line(view: SettlementView) -> str:
     return (
         f"{fund['fund']}: balance {thousands(fund['balance_fen'])}, draws "
         f"{thousands(fund['draws_total_fen'])}, left {thousands(left)}, scale {fund['scale']} "
-        + ("(every draw paid in full)" if full else "(draws cut pro rata: 以收定支)")
+        + ("(every draw paid in full)" if full else _scaled_note(view.result))
+    )
+
+
+def _scaled_note(result: dict[str, Any]) -> str:
+    """How the draws were cut: the requests before scaling and who took the remaining fen."""
+    fund = result["adjustment_fund"]
+    requested = fund.get("requested_total_fen")
+    if requested is None:
+        return "(draws cut pro rata: 以收定支)"
+    takers = [p["fund"] for p in result["pools"] if p.get("remaining_fen_taken")]
+    return (
+        f"(draws cut pro rata: 以收定支; requested {thousands(requested)}, each draw = request "
+        "× balance ÷ requested, rounded down; remaining fen to "
+        + (", ".join(takers) if takers else "none")
+        + ")"
     )
 
 

@@ -46,7 +46,8 @@ def serve(
             port=port,
             workers=workers,
             access_log=False,
-            http="api.http.protocol:NoDelayH11Protocol",
+            http="api.http.protocol:NoDelayHttpToolsProtocol",
+            loop="uvloop",
             log_config=None,
             server_header=False,
         )

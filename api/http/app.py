@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from api import web
 from api.bootstrap import bootstrap_app
 from api.http import concurrency, metrics, ops, problems, routers
 from api.http.deps import authenticate
@@ -72,9 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fl_app = bootstrap_app(settings, connect_db=concurrency.shared_connect)
         fl_app.ledger.observe_batches(metrics.observe_group_commit_batch)
         api.state.fl_app = fl_app
+        lag = ops.LagWatcher(fl_app)
+        lag.start()
         try:
             yield
         finally:
+            lag.stop()
             fl_app.close()
 
     api = FastAPI(
@@ -91,5 +95,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(ops.router)
     for router in resource_routers():
         api.include_router(router)
+    web.install(api)  # the browser workbench at / (docs/workbench.md)
     api.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
     return api

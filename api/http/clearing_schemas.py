@@ -144,13 +144,29 @@ class AdjustmentFundOut(BaseModel):
     fund: str
     balance: str | None = Field(description="null in a city's partial view")
     draws_total: str | None = Field(description="null in a city's partial view")
+    requested_total: str | None = Field(
+        default=None,
+        description="every pool's request before scaling (scale = balance ÷ it); null in a "
+        "city's partial view",
+    )
     scale: str
+
+
+class FaultCauseOut(BaseModel):
+    cause: str = Field(
+        description="subsidy_not_paid, contribution_policy_not_enforced or collection_plan_missed"
+    )
+    amount: str
+    detail: str
+    reference: str = Field(description="the receivable that holds it (settle owed)")
 
 
 class CountyOut(BaseModel):
     county: str
-    own_fault: str
+    own_fault: str = Field(description="the part of the county's shortfall inside the gap")
+    owed: str = Field(description="the county's whole income shortfall, owed whatever the gap")
     reason: str
+    causes: list[FaultCauseOut] = []
 
 
 class PoolOut(BaseModel):
@@ -163,6 +179,10 @@ class PoolOut(BaseModel):
     draw: str
     borne_by_balance: str
     residual_to_government: str
+    request: str | None = Field(default=None, description="the draw requested before scaling")
+    remaining_fen_taken: int = Field(
+        default=0, description="when scaled: the fen of the rounding this pool took (0 or 1)"
+    )
     rules: list[str]
     counties: list[CountyOut]
 
@@ -223,6 +243,10 @@ class LevyOut(BaseModel):
     reference: str
     value_date: str
     status: str | None = Field(default=None, description="after posting: what posting did")
+    posted: str | None = Field(default=None, description="after posting: what the voucher holds")
+    still_due: str | None = Field(
+        default=None, description="after posting: the levy computed now, less what was posted"
+    )
 
 
 class LeviesOut(BaseModel):
@@ -242,6 +266,8 @@ class OwedOut(BaseModel):
     fund: str
     debtor: str
     kind: str
+    source: str = Field(description="catch-up, make-good, residual or legacy gap")
+    due_year: str
     owed: str
     paid: str
     outstanding: str

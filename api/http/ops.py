@@ -6,6 +6,7 @@ projection lag (events recorded but not yet in the read models), the metrics cou
 
 from __future__ import annotations
 
+import threading
 from contextlib import suppress
 from typing import Any
 
@@ -39,6 +40,41 @@ def projection_lag(app: App) -> dict[str, int]:
     """
     app.tokens.ping()
     return {status.province: status.lag for status in app.read_models.status()}
+
+
+LAG_EVERY_SECONDS = 5.0
+"""How often each server process measures the projection lag for the gauge."""
+
+
+class LagWatcher:
+    """A daemon thread that keeps the projection-lag gauge current between scrapes.
+
+    Every ``every`` seconds it measures each province's lag (``/healthz``'s figures) and sets
+    ``fundledger_projection_lag_events``; a store that does not answer leaves the last figures
+    and is tried again next time. ``/healthz`` and ``/metrics`` still measure when asked.
+    """
+
+    def __init__(self, app: App, every: float = LAG_EVERY_SECONDS) -> None:
+        self._app = app
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="projection-lag", daemon=True)
+
+    def measure(self) -> None:
+        """Measure once and set the gauge (nothing when the store is not usable)."""
+        with suppress(DomainError):
+            metrics.set_projection_lag(projection_lag(self._app))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            self.measure()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._every + 5)
 
 
 @router.get(

@@ -38,6 +38,9 @@ CREATE_TABLE = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
 )"""
 COLUMNS = "name, role, region, created_at, revoked_at"
 
+POOL_SIZE = 4
+"""Connections a server process keeps for token lookups on PostgreSQL."""
+
 _T = TypeVar("_T")
 
 
@@ -89,35 +92,53 @@ def _missing_table(error: Exception) -> bool:
 
 
 class TokenStore:
-    """The ``fl_tokens`` table, on a connection of its own, safe to share between threads.
+    """The ``fl_tokens`` table, on a few connections of its own, safe to share between threads.
 
-    One lock serialises the connection (a lookup is one indexed query). A connection the
-    database dropped is replaced on the next call, so a server outlives a restart of its
-    database; meanwhile every call raises :class:`Retryable`.
+    A lookup is one indexed query on an idle connection of a small pool (at most
+    :data:`POOL_SIZE`, opened as needed), so concurrent requests of one server process do not
+    queue behind one connection. A connection the database dropped is closed rather than
+    returned, so a server outlives a restart of its database; meanwhile every call raises
+    :class:`Retryable`.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int | None = None) -> None:
         self._url = url
-        self._db: ProjectionDB | None = None
+        self._idle: list[ProjectionDB] = []
         self._lock = threading.Lock()
+        # SQLite: one connection (its writes serialise anyway, and a memory store is one).
+        size = pool_size or (POOL_SIZE if url.startswith(("postgresql:", "postgres:")) else 1)
+        self._slots = threading.BoundedSemaphore(size)
 
     def _run(self, work: Callable[[ProjectionDB], _T]) -> _T:
-        with self._lock:
+        with self._slots:
+            with self._lock:
+                db = self._idle.pop() if self._idle else None
             try:
-                if self._db is None:
-                    self._db = connect(self._url)
-                return work(self._db)
+                if db is None:
+                    db = connect(self._url)
+                answer = work(db)
             except (psycopg.OperationalError, sqlite3.OperationalError) as error:
                 if _missing_table(error):
+                    self._give_back(db)
                     raise
-                self._drop()
+                self._close(db)
                 raise Retryable("the store did not answer; try again") from error
+            except BaseException:
+                self._give_back(db)
+                raise
+            self._give_back(db)
+            return answer
 
-    def _drop(self) -> None:
-        if self._db is not None:
+    def _give_back(self, db: ProjectionDB | None) -> None:
+        if db is not None:
+            with self._lock:
+                self._idle.append(db)
+
+    @staticmethod
+    def _close(db: ProjectionDB | None) -> None:
+        if db is not None:
             with suppress(psycopg.Error, sqlite3.Error):
-                self._db.close()
-            self._db = None
+                db.close()
 
     def create_table(self) -> None:
         """Create the table if it does not exist yet (``fundledger init``)."""
@@ -211,6 +232,8 @@ class TokenStore:
         return _record(rows[0]) if rows else None
 
     def close(self) -> None:
-        """Close the connection (a later call opens a new one)."""
+        """Close the idle connections (a later call opens new ones)."""
         with self._lock:
-            self._drop()
+            idle, self._idle = self._idle, []
+        for db in idle:
+            self._close(db)

@@ -15,7 +15,7 @@ from typing import Any
 from api.bootstrap import App
 from api.usecases.scope import Scope, province_scope
 from clearing.catch_up import catch_up_schedule, schedule_rows
-from clearing.levy import LevyPlan, levy_plan, post_levies
+from clearing.levy import LevyPlan, LevyPosted, levy_plan, post_levies
 from clearing.policy import PolicyChoice, choose_policy
 from clearing.pool_inputs import assess as record_grade
 from clearing.pool_inputs import check_province
@@ -74,11 +74,13 @@ def post_levy(
     authorize(who, Action.CLEAR, province)
     plan = levy_plan(app.read_models, province, year, choose_policy(province, year, policy))
     posted = post_levies(app.ledger, app.read_models, plan, author=who.author)
-    status = {p.fund: p.status for p in posted}
-    return _levies(plan, status, Scope(province, None))
+    return _levies(plan, {p.fund: p for p in posted}, Scope(province, None))
 
 
-def _levies(plan: LevyPlan, status: dict[str, str], scope: Scope) -> Levies:
+def _levies(plan: LevyPlan, status: dict[str, LevyPosted], scope: Scope) -> Levies:
+    """Each pool's row; after a post, what the voucher holds (``posted``) and what the levy
+    computed now still asks beyond it (``still_due``), so an earlier, smaller levy shows as
+    such rather than as the amount computed today."""
     rows = [
         {
             "fund": x.fund,
@@ -88,7 +90,7 @@ def _levies(plan: LevyPlan, status: dict[str, str], scope: Scope) -> Levies:
             "levy": format_fen(x.levy_fen),
             "reference": x.reference,
             "value_date": x.value_date.isoformat(),
-            **({"status": status.get(x.fund, "")} if status else {}),
+            **(_posted_columns(x.levy_fen, status[x.fund]) if x.fund in status else {}),
         }
         for x in plan.levies
         if scope.sees(x.fund)
@@ -104,6 +106,20 @@ def _levies(plan: LevyPlan, status: dict[str, str], scope: Scope) -> Levies:
         total=format_fen(plan.total_fen) if whole else None,
         rows=rows,
     )
+
+
+def _posted_columns(levy_fen: int, posted: LevyPosted) -> dict[str, str]:
+    still_due = max(0, levy_fen - posted.amount_fen)
+    status = posted.status
+    if status == "already posted" and still_due:
+        status = (
+            f"already posted {format_fen(posted.amount_fen)}, {format_fen(still_due)} still due"
+        )
+    return {
+        "status": status,
+        "posted": format_fen(posted.amount_fen),
+        "still_due": format_fen(still_due),
+    }
 
 
 def assess(

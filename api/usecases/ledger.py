@@ -290,5 +290,8 @@ def close_year(app: App, who: Principal, fund: FundId, year: int) -> dict[str, A
     """Approve a fund's final accounts (决算) for a year: later postings are restatements."""
     authorize(who, Action.WRITE, fund.region)
     closed = app.ledger.close_year(fund, year, author=who.author)
+    from api.usecases.audit import seal_after_close
+
+    seal_after_close(app, fund, year, who.author)  # closing a year seals it (audit.md)
     app.read_models.catch_up(provinces=(fund.province,))
     return {"fund": str(fund), "year": year, "closed": True, "version": closed.version}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from projections.db import ProjectionDB
     from projections.monthly import MonthFigures
     from projections.policy import Band, Policy
+    from projections.ratios_report import Clock
 
 View = Literal["restated", "as_closed"]
 SEVERITY = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
@@ -114,30 +115,42 @@ def _policy_for(path: Path | None) -> Callable[[str], Policy]:
 
 
 def ratios(
-    app: App, who: Principal, year: int, *, region: str | None = None, policy: Path | None = None
+    app: App,
+    who: Principal,
+    year: int,
+    *,
+    region: str | None = None,
+    policy: Path | None = None,
+    clock: Clock | None = None,
 ) -> list[dict[str, Any]]:
     """One row per fund keeping books in ``year``: rates, months of coverage, warning level,
-    on the full year and the trailing 12 months (docs/projections.md), sorted by fund."""
-    from projections.ratios_report import ratios_report
+    on the full year and the trailing 12 months (docs/projections.md), sorted by fund.
+    ``clock`` tells the time (the system clock by default; a fixed time in tests)."""
+    from projections.ratios_report import china_today, ratios_report, system_clock
 
+    today = china_today(clock or system_clock)
     scope = _scope(who, region)
     app.read_models.catch_up(provinces=_provinces_of(scope))
     policy_for = _policy_for(policy)
     rows = [
         row
         for database in _databases(app, scope)
-        for row in ratios_report(
-            database, year, policy_for=policy_for, today=date.today(), region=scope
-        )
+        for row in ratios_report(database, year, policy_for=policy_for, today=today, region=scope)
     ]
     return sorted(rows, key=lambda r: str(r["fund"]))
 
 
 def warnings(
-    app: App, who: Principal, year: int, *, region: str | None = None, policy: Path | None = None
+    app: App,
+    who: Principal,
+    year: int,
+    *,
+    region: str | None = None,
+    policy: Path | None = None,
+    clock: Clock | None = None,
 ) -> list[dict[str, Any]]:
     """Only the funds with a warning (every level but green), most severe first."""
-    rows = ratios(app, who, year, region=region, policy=policy)
+    rows = ratios(app, who, year, region=region, policy=policy, clock=clock)
     warned = [r for r in rows if r["warning_level"] != "green"]
     return sorted(warned, key=lambda r: (SEVERITY.get(r["warning_level"], 9), r["fund"]))
 

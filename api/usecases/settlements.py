@@ -156,10 +156,16 @@ def owed(app: App, who: Principal, key: SettlementKey) -> list[Owed]:
 
 def visible(view: SettlementView, scope: Scope) -> SettlementView:
     """The settlement with only the pools the caller sees; a partial view hides the
-    adjustment fund's balance and draws total (figures of a fund outside its region)."""
+    adjustment fund's balance, draws total and every pool's requests (figures of a fund
+    outside its region)."""
     if scope.whole:
         return view
-    fund = {**view.result["adjustment_fund"], "balance_fen": None, "draws_total_fen": None}
+    fund = {
+        **view.result["adjustment_fund"],
+        "balance_fen": None,
+        "draws_total_fen": None,
+        "requested_total_fen": None,
+    }
     pools = [p for p in view.result["pools"] if scope.sees(p["fund"])]
     return dataclasses.replace(
         view, result={**view.result, "adjustment_fund": fund, "pools": pools}

@@ -380,6 +380,21 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/audit/verify", Rule.HISTORY, lambda c: {  # a replay each: one fund
         "path": "/v1/audit/verify", "params": {"fund": c.fund},
     }, targets=("resident:140200",), label="GET /v1/audit/verify?fund="),
+    Route("POST", "/v1/audit/seals", Rule.CLEAR, lambda c: {
+        "path": "/v1/audit/seals", "json": {"province": c.target, "year": 2024},
+    }, targets=PROVINCES),
+    Route("POST", "/v1/audit/checkpoints", Rule.CLEAR, lambda c: {
+        "path": "/v1/audit/checkpoints", "json": {"province": c.target},
+    }, targets=PROVINCES),
+    Route("GET", "/v1/audit/anchors", Rule.HISTORY, lambda c: {
+        "path": "/v1/audit/anchors", "params": {"province": c.target},
+    }, targets=PROVINCES),
+    Route("GET", "/v1/audit/keys", Rule.HISTORY_OWN, lambda c: {
+        "path": "/v1/audit/keys",
+    }, targets=(None,)),
+    Route("GET", "/v1/audit/replay/{fund}", Rule.HISTORY, lambda c: {
+        "path": f"/v1/audit/replay/{c.fund}", "params": {"year": 2024},
+    }),
 )  # fmt: skip
 """The access table: one row per route (a route with several bodies has a row for each)."""
 

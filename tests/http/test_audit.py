@@ -28,7 +28,12 @@ def test_verify_by_role_and_region(books: LiveServer) -> None:
         assert clean.json()["findings"] == []
         assert clean.json()["checked"]["funds"] >= 1
         one = auditor.get("/v1/audit/verify", params={"fund": "resident:140400", "year": 2024})
-        assert one.json()["checked"] == {"funds": 1, "events": 2, "statements": 1}
+        assert one.json()["checked"] == {
+            "funds": 1,
+            "events": 2,
+            "statements": 1,
+            "anchors": 0,
+        }
     with books.client(books.token(role="provincial", region="140000")) as province:
         assert province.get("/v1/audit/verify", params={"province": "140000"}).json()["ok"]
         problem(province.get("/v1/audit/verify", params={"province": "320000"}), 403)

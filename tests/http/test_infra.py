@@ -86,6 +86,35 @@ def test_healthz_and_metrics_report_the_projection_lag(live_server: LiveServer) 
     assert 'fundledger_projection_lag_events{province="320000"} 3.0' in text
 
 
+def test_the_lag_gauge_is_kept_current_without_a_scrape(backend_url: str) -> None:
+    """Each server process measures the lag on its own, not only when /metrics is asked."""
+    from api.bootstrap import bootstrap_app
+    from api.http import metrics
+    from api.http.ops import LagWatcher
+
+    app = bootstrap_app(Settings(database_url=backend_url))
+    try:
+        fund = FundId.parse("resident:330100")
+        open_fund(app, OPERATOR, fund, first_year=2024)
+        post(app, OPERATOR, Posting(fund, Line.CONTRIBUTION, 100, date(2024, 5, 1), "gauge-1"))
+        gauge = metrics.PROJECTION_LAG.labels("330000")
+        watcher = LagWatcher(app, every=0.05)
+        watcher.start()
+        try:
+            deadline = time.monotonic() + 20
+            while gauge._value.get() != 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert gauge._value.get() == 2
+            app.read_models.catch_up()
+            while gauge._value.get() != 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert gauge._value.get() == 0
+        finally:
+            watcher.stop()
+    finally:
+        app.close()
+
+
 def test_metrics_count_requests_by_route_template(live_server: LiveServer) -> None:
     token = live_server.token(role="auditor", region="000000")
     with live_server.client(token) as client:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from api.http.protocol import NoDelayH11Protocol
+from api.http.protocol import NoDelayH11Protocol, NoDelayHttpToolsProtocol
 
 
 async def _accepted_nodelay(protocol_class: type[asyncio.Protocol] | None) -> int:
@@ -24,7 +25,8 @@ async def _accepted_nodelay(protocol_class: type[asyncio.Protocol] | None) -> in
     def factory() -> asyncio.Protocol:
         if protocol_class is None:
             return _Recorder(seen)
-        return _Recording(seen, config=config, server_state=ServerState(), app_state={})
+        recording = _recording(protocol_class)
+        return recording(seen, config=config, server_state=ServerState(), app_state={})  # type: ignore[call-arg]
 
     server = await loop.create_server(factory, sock=listening)
     port = listening.getsockname()[1]
@@ -38,17 +40,20 @@ async def _accepted_nodelay(protocol_class: type[asyncio.Protocol] | None) -> in
     return seen[0]
 
 
-class _Recording(NoDelayH11Protocol):
+def _recording(base: type[asyncio.Protocol]) -> type[asyncio.Protocol]:
     """The server's protocol, telling what it left on the socket."""
 
-    def __init__(self, seen: list[int], **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.seen = seen
+    class Recording(base):  # type: ignore[valid-type,misc]
+        def __init__(self, seen: list[int], **kwargs: object) -> None:
+            super().__init__(**kwargs)
+            self.seen = seen
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        sock = transport.get_extra_info("socket")
-        self.seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)
+            sock = transport.get_extra_info("socket")
+            self.seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    return Recording
 
 
 class _Recorder(asyncio.Protocol):
@@ -65,5 +70,24 @@ def test_asyncio_leaves_nagle_on_for_a_socket_bound_with_proto_0() -> None:
     assert asyncio.run(_accepted_nodelay(None)) == 0
 
 
-def test_the_servers_protocol_sets_tcp_nodelay() -> None:
-    assert asyncio.run(_accepted_nodelay(NoDelayH11Protocol)) != 0
+@pytest.mark.parametrize("protocol", [NoDelayHttpToolsProtocol, NoDelayH11Protocol])
+def test_the_servers_protocol_sets_tcp_nodelay(protocol: type[asyncio.Protocol]) -> None:
+    assert asyncio.run(_accepted_nodelay(protocol)) != 0
+
+
+def test_the_servers_protocol_sets_tcp_nodelay_under_uvloop() -> None:
+    """``fundledger serve`` runs uvloop's event loop: the option holds there too."""
+    import uvloop
+
+    assert uvloop.run(_accepted_nodelay(NoDelayHttpToolsProtocol)) != 0
+
+
+def test_serve_runs_the_httptools_protocol_on_uvloop() -> None:
+    """What ``fundledger serve`` hands uvicorn (the protocol measured in bench/README.md)."""
+    import inspect
+
+    from api.cli import serve
+
+    source = inspect.getsource(serve.serve)
+    assert '"api.http.protocol:NoDelayHttpToolsProtocol"' in source
+    assert 'loop="uvloop"' in source

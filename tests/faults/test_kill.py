@@ -1,0 +1,186 @@
+"""Processes killed with SIGKILL while they write: an import or a batch is whole or absent.
+
+The kill lands while the write transaction is open (SQLite: another connection cannot take the
+write lock; PostgreSQL: the writer's transaction holds an id, i.e. it has written). Afterwards
+nothing of it is stored, the read models equal a rebuild, and the same import run again
+completes with the exact balance.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from api.bootstrap import bootstrap
+from api.schemas import POSTING_COLUMNS
+from api.settings import Settings
+from tests.conftest import POSTGRES_URL
+from tests.faults.common import ROOT, caught_up, postings_text, rebuilt, wait_for
+from tests.http.conftest import ServerFactory
+from tests.scenario import CITY, CITY2, posting
+
+ROWS = 1_000
+
+
+def rows_of(texts: list[str]) -> list[dict[str, str]]:
+    """The postings as rows of the postings file (and of a JSON batch)."""
+    rows = []
+    for text in texts:
+        p = posting(text)
+        row = {
+            "fund": str(p.fund),
+            "line": p.line.value,
+            "sub_line": p.sub_line or "",
+            "level": p.level.value if p.level else "",
+            "amount": f"{p.amount_fen // 100}.{p.amount_fen % 100:02d}",
+            "value_date": p.value_date.isoformat(),
+            "reference": p.reference,
+            "counterparty": str(p.counterparty) if p.counterparty else "",
+            "purpose": p.purpose.value if p.purpose else "",
+        }
+        rows.append({k: v for k, v in row.items() if k in POSTING_COLUMNS})
+    return rows
+
+
+def balances(url: str) -> tuple[int, int, int]:
+    """The two city funds' balances and the number of stored events of the province."""
+    ledger = bootstrap(Settings(database_url=url))
+    try:
+        city, city2 = ledger.find_fund(CITY), ledger.find_fund(CITY2)
+        assert city is not None
+        assert city2 is not None
+        events = sum(1 for _ in ledger.fund_events(CITY)) + sum(
+            1 for _ in ledger.fund_events(CITY2)
+        )
+        return city.balance_fen, city2.balance_fen, events
+    finally:
+        ledger.close()
+
+
+def effect(texts: list[str]) -> int:
+    """What the postings add to the two city funds' balances together."""
+    return sum(
+        p.amount_fen * (1 if p.line.value == "contribution" else -1) for p in map(posting, texts)
+    )
+
+
+def writing(url: str, app_name: str) -> bool:
+    """True while a write transaction of the store is open (and has written, on PostgreSQL)."""
+    if url.startswith("sqlite:///"):
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return True
+        else:
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+        return False
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as pg:
+        found = pg.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+            "AND backend_xid IS NOT NULL",
+            (app_name,),
+        ).fetchone()
+    return bool(found and found[0])
+
+
+def check_after_kill(url: str, before: tuple[int, int, int]) -> None:
+    assert balances(url) == before  # nothing of the killed write is stored
+    assert caught_up(url) == rebuilt(url)
+
+
+@pytest.fixture
+def app_name(monkeypatch: pytest.MonkeyPatch) -> str:
+    name = f"fl-kill-{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("PGAPPNAME", name)
+    return name
+
+
+def test_an_import_killed_midway_writes_nothing_and_completes_on_a_rerun(
+    url: str, tmp_path: Path, app_name: str
+) -> None:
+    texts = postings_text(ROWS, prefix="K")
+    file = tmp_path / "postings.csv"
+    with file.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(
+            out, fieldnames=[c for c in POSTING_COLUMNS if c in rows_of(texts[:1])[0]]
+        )
+        writer.writeheader()
+        writer.writerows(rows_of(texts))
+    before = balances(url)
+    command = [
+        sys.executable,
+        "-c",
+        "from api.cli import main; main()",
+        "import",
+        str(file),
+        "--db",
+        url,
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    wait_for(lambda: writing(url, app_name) or process.poll() is not None)
+    assert process.poll() is None, "the import ended before the kill"
+    process.kill()
+    process.wait(timeout=10)
+    check_after_kill(url, before)
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, timeout=120, check=False)
+    assert again.returncode == 0, again.stderr
+    city, city2, events = balances(url)
+    assert city + city2 == before[0] + before[1] + effect(texts)
+    assert events == before[2] + ROWS
+    assert caught_up(url) == rebuilt(url)
+
+
+def test_a_server_killed_during_a_batch_upload_writes_nothing(
+    url: str, server_factory: ServerFactory, app_name: str
+) -> None:
+    texts = postings_text(ROWS, prefix="H")
+    body = rows_of(texts)
+    before = balances(url)
+    server = server_factory(url)
+    token = server.token(role="provincial", region="140000")
+    answers: list[object] = []
+
+    def upload() -> None:
+        try:
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                answers.append(
+                    client.post(
+                        "/v1/postings/batch",
+                        json=body,
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                )
+        except httpx.TransportError as error:
+            answers.append(error)
+
+    sender = threading.Thread(target=upload)
+    sender.start()
+    wait_for(lambda: writing(url, app_name) or not sender.is_alive())
+    assert sender.is_alive(), answers
+    server.process.kill()
+    server.process.wait(timeout=10)
+    sender.join(timeout=30)
+    assert isinstance(answers[0], httpx.TransportError)  # the caller knows it did not finish
+    check_after_kill(url, before)
+    restarted = server_factory(url)
+    with restarted.client(restarted.token(role="provincial", region="140000")) as client:
+        done = client.post("/v1/postings/batch", json=body)
+    assert (done.status_code, done.json()) == (201, {"accepted": ROWS, "duplicates": 0})
+    city, city2, events = balances(url)
+    assert city + city2 == before[0] + before[1] + effect(texts)
+    assert events == before[2] + ROWS
