@@ -246,6 +246,20 @@ def key_id_of(public_key: bytes) -> str:
 # --------------------------------------------------------------------------- aggregates
 
 
+def _recorded_fields(anchor: Anchor, author: Author | None) -> dict[str, Any]:
+    """The fields of a ``Recorded`` event of one anchor, with who recorded it."""
+    return {
+        "province": anchor.province,
+        "taken_at": anchor.taken_at,
+        "heads": [h.to_record() for h in anchor.heads],
+        "digest": anchor.digest,
+        "signature": anchor.signature,
+        "key_id": anchor.key_id,
+        "recorded_by": None if author is None else author.recorded_by,
+        "request_id": None if author is None else author.request_id,
+    }
+
+
 class _Anchored(Aggregate):
     """What seals and checkpoints share: an event recording one anchor."""
 
@@ -273,17 +287,7 @@ class _Anchored(Aggregate):
 
     def record(self, anchor: Anchor, author: Author | None) -> None:
         """Record one anchor (its digest and signature are computed by the caller)."""
-        self.trigger_event(
-            self.Recorded,
-            province=anchor.province,
-            taken_at=anchor.taken_at,
-            heads=[h.to_record() for h in anchor.heads],
-            digest=anchor.digest,
-            signature=anchor.signature,
-            key_id=anchor.key_id,
-            recorded_by=None if author is None else author.recorded_by,
-            request_id=None if author is None else author.request_id,
-        )
+        self.trigger_event(self.Recorded, **_recorded_fields(anchor, author))
 
 
 class Seal(_Anchored, created_event_name="Created"):
@@ -315,18 +319,7 @@ class Seal(_Anchored, created_event_name="Created"):
         return seal_id(province, year)
 
     def record(self, anchor: Anchor, author: Author | None) -> None:
-        self.trigger_event(
-            self.Recorded,
-            province=anchor.province,
-            year=self.year,
-            taken_at=anchor.taken_at,
-            heads=[h.to_record() for h in anchor.heads],
-            digest=anchor.digest,
-            signature=anchor.signature,
-            key_id=anchor.key_id,
-            recorded_by=None if author is None else author.recorded_by,
-            request_id=None if author is None else author.request_id,
-        )
+        self.trigger_event(self.Recorded, year=self.year, **_recorded_fields(anchor, author))
 
 
 class Checkpoint(_Anchored, created_event_name="Created"):

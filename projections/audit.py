@@ -80,13 +80,14 @@ class AuditReport:
         return not self.findings
 
 
-def _differences(
-    projected: dict[str, object], replayed: dict[str, object]
+def statement_differences(
+    projected: Mapping[str, object], replayed: Mapping[str, object]
 ) -> dict[str, tuple[object, object]]:
-    """Each compared figure (``income.subsidy`` for nested ones) that differs."""
+    """Each compared figure (``income.subsidy`` for nested ones) that differs; a figure one side
+    lacks counts as None."""
     found: dict[str, tuple[object, object]] = {}
     for key in COMPARED:
-        seen, expected = projected[key], replayed[key]
+        seen, expected = projected.get(key), replayed.get(key)
         if isinstance(seen, dict) and isinstance(expected, dict):
             for sub in sorted(set(seen) | set(expected)):
                 if seen.get(sub) != expected.get(sub):
@@ -456,7 +457,7 @@ def _check_year(
         found.append(Finding(check, name, None, f"{year}: {detail}", f"{fund} {year}: {detail}"))
 
     statement = read_models.statement(fund, year)
-    for key, (seen, expected) in _differences(
+    for key, (seen, expected) in statement_differences(
         statement.to_json(), fold_statement(name, year, events).to_json()
     ).items():
         add("statement", f"{key} is {seen} in the read model but {expected} on replay")
@@ -473,7 +474,7 @@ def _check_year(
         return found
     as_closed = read_models.statement(fund, year, view="as_closed").to_json()
     known = [e for e in events if utc_text(e.timestamp) <= closed_at]  # type: ignore[attr-defined]
-    for key, (seen, expected) in _differences(
+    for key, (seen, expected) in statement_differences(
         as_closed, fold_statement(name, year, known).to_json()
     ).items():
         detail = f"as closed: {key} is {seen} in the read model but {expected} on replay"

@@ -38,7 +38,14 @@ from domain.funds import FundId
 from domain.regions import province_of
 from domain.seal import Anchor, Checkpoint, Seal, anchor_digest, checkpoint_id, seal_id
 from domain.seal_keys import Signer, public_pem, signer_from_env
-from projections.audit import AuditReport, audit, chain_heads, recorded_anchors, year_totals
+from projections.audit import (
+    AuditReport,
+    audit,
+    chain_heads,
+    recorded_anchors,
+    statement_differences,
+    year_totals,
+)
 from projections.decode import utc_text
 from projections.statement import fold_statement
 
@@ -241,7 +248,7 @@ def replay(
         projected = None
     differences = [
         {"figure": key, "replayed": seen, "read_models": other}
-        for key, (other, seen) in _flat_differences(projected or {}, replayed).items()
+        for key, (other, seen) in statement_differences(projected or {}, replayed).items()
         if projected is not None or events
     ]
     return {
@@ -255,23 +262,6 @@ def replay(
         "read_models": projected,
         "differences": differences,
     }
-
-
-def _flat_differences(
-    projected: Mapping[str, Any], replayed: Mapping[str, Any]
-) -> dict[str, tuple[Any, Any]]:
-    from projections.audit import COMPARED
-
-    found: dict[str, tuple[Any, Any]] = {}
-    for key in COMPARED:
-        seen, expected = projected.get(key), replayed.get(key)
-        if isinstance(seen, dict) and isinstance(expected, dict):
-            for sub in sorted(set(seen) | set(expected)):
-                if seen.get(sub) != expected.get(sub):
-                    found[f"{key}.{sub}"] = (seen.get(sub), expected.get(sub))
-        elif seen != expected:
-            found[key] = (seen, expected)
-    return found
 
 
 def _check_year(year: int) -> None:

@@ -244,6 +244,17 @@ CASES: tuple[Bad, ...] = (
         json={"province": "140000", "year": 2024, "force": True}),
     Bad("settlement-unknown-id", "/v1/settlements/not-an-id/approve", ("id",), status=404),
     Bad("levies-year-missing", "/v1/provinces/140000/levies/post", ("query.year",)),
+    # the auditors' seals and checkpoints
+    Bad("seal-province-a-city", "/v1/audit/seals", ("body.province",),
+        json={"province": "140100", "year": 2024}),
+    Bad("seal-year-too-early", "/v1/audit/seals", ("body.year",),
+        json={"province": "140000", "year": 1800}),
+    Bad("seal-extra-field", "/v1/audit/seals", ("body.key",),
+        json={"province": "140000", "year": 2024, "key": "mine"}),
+    Bad("checkpoint-every-zero", "/v1/audit/checkpoints", ("body.every",),
+        json={"province": "140000", "every": 0}),
+    Bad("checkpoint-province-missing", "/v1/audit/checkpoints", ("body.province",),
+        json={"every": 10}),
     # reads
     Bad("statement-year-not-a-number", f"/v1/funds/{FUND}/statement", ("query.year",),
         method="GET", params={"year": "last"}),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 from uvicorn.config import Config
@@ -65,21 +68,34 @@ class _Recorder(asyncio.Protocol):
         self.seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
 
+Accepted = Coroutine[Any, Any, int]
+
+
+def _in_own_thread(run: Callable[[Accepted], int], coroutine: Accepted) -> int:
+    """Run the loop in a thread of its own: Playwright's loop (browser tests) runs in this one."""
+    result: list[int] = []
+    worker = threading.Thread(target=lambda: result.append(run(coroutine)))
+    worker.start()
+    worker.join(30)
+    assert result, "the event loop did not finish"
+    return result[0]
+
+
 def test_asyncio_leaves_nagle_on_for_a_socket_bound_with_proto_0() -> None:
     """Why the protocol exists: without it, such connections wait for delayed ACKs."""
-    assert asyncio.run(_accepted_nodelay(None)) == 0
+    assert _in_own_thread(asyncio.run, _accepted_nodelay(None)) == 0
 
 
 @pytest.mark.parametrize("protocol", [NoDelayHttpToolsProtocol, NoDelayH11Protocol])
 def test_the_servers_protocol_sets_tcp_nodelay(protocol: type[asyncio.Protocol]) -> None:
-    assert asyncio.run(_accepted_nodelay(protocol)) != 0
+    assert _in_own_thread(asyncio.run, _accepted_nodelay(protocol)) != 0
 
 
 def test_the_servers_protocol_sets_tcp_nodelay_under_uvloop() -> None:
     """``fundledger serve`` runs uvloop's event loop: the option holds there too."""
     import uvloop
 
-    assert uvloop.run(_accepted_nodelay(NoDelayHttpToolsProtocol)) != 0
+    assert _in_own_thread(uvloop.run, _accepted_nodelay(NoDelayHttpToolsProtocol)) != 0
 
 
 def test_serve_runs_the_httptools_protocol_on_uvloop() -> None:
