@@ -158,9 +158,10 @@ def guangdong_minimum_months(basis: Figures, policy: Policy) -> Finding | None:
 
 
 def legacy_ncms_cap(fund: FundId, basis: Figures, policy: Policy) -> Finding | None:
-    """Legacy NCMS fund (Jilin 2016 transition, 吉政办发〔2016〕84号; the national NCMS rule):
-    the accumulated balance may not exceed 25% of the year's funds raised (contribution +
-    subsidy). Only for the schemes the policy's ``legacy_cap`` lists (``ncms``)."""
+    """Legacy NCMS fund (the national NCMS rule, 累计结余不超过当年筹集基金总额的25%; the Jilin
+    2016 text does not state it, a policy applies it to the legacy funds of a transition): the
+    accumulated balance may not exceed 25% of the year's funds raised (contribution + subsidy).
+    Only for the schemes the policy's ``legacy_cap`` lists (``ncms``)."""
     rule = policy.warnings.legacy_cap
     if rule is None or fund.scheme not in rule.schemes:
         return None
