@@ -216,12 +216,10 @@ class ProvinceBooks:
             books.funds[str(fund)] = (int(start), int(opening))
         if not books.funds:
             return books
-        names = sorted(books.funds)
-        marks = ", ".join(["%s"] * len(names))
         for fund, fiscal_year, line, is_transfer, total in db.query(
-            "SELECT fund, fiscal_year, line, is_transfer, sum(amount_fen) FROM fl_postings "  # noqa: S608
-            f"WHERE fund IN ({marks}) AND fiscal_year <= %s GROUP BY 1, 2, 3, 4",
-            (*names, year),
+            "SELECT fund, fiscal_year, line, is_transfer, sum(amount_fen) FROM fl_postings "
+            "WHERE province = %s AND fiscal_year <= %s GROUP BY 1, 2, 3, 4",
+            (province, year),
         ):
             key = (str(fund), int(fiscal_year))
             if is_transfer:
@@ -232,39 +230,40 @@ class ProvinceBooks:
                 by_line[str(line)] = by_line.get(str(line), 0) + int(total)
         for line, prefix, in_year in references_wanted:
             sql = (
-                "SELECT fund, sum(amount_fen) FROM fl_postings "  # noqa: S608
-                f"WHERE fund IN ({marks}) AND line = %s AND reference LIKE %s"
+                "SELECT fund, sum(amount_fen) FROM fl_postings "
+                "WHERE province = %s AND line = %s AND reference LIKE %s"
             )
-            params: list[object] = [*names, line.value, prefix + "%"]
+            params: list[object] = [province, line.value, prefix + "%"]
             if in_year is not None:
                 sql += " AND fiscal_year = %s"
                 params.append(in_year)
             rows = db.query(sql + " GROUP BY fund", params)
             books.references[(line, prefix, in_year)] = {str(f): int(t) for f, t in rows}
         for fund, grade, score in db.query(
-            "SELECT fund, grade, score FROM fl_assessments "  # noqa: S608
-            f"WHERE year = %s AND fund IN ({marks}) ORDER BY notification_id",
-            (year, *names),
+            "SELECT a.fund, a.grade, a.score FROM fl_assessments a "
+            "JOIN fl_funds f ON f.fund = a.fund "
+            "WHERE a.year = %s AND f.province = %s ORDER BY a.notification_id",
+            (year, province),
         ):
             books.assessments[str(fund)] = (str(grade), None if score is None else str(score))
         for fund, county, contributions, subsidies, spending in db.query(
-            "SELECT fund, county, contributions_fen, subsidies_fen, spending_fen "  # noqa: S608
-            f"FROM fl_county_plans WHERE year = %s AND fund IN ({marks}) ORDER BY notification_id",
-            (year, *names),
+            "SELECT p.fund, p.county, p.contributions_fen, p.subsidies_fen, p.spending_fen "
+            "FROM fl_county_plans p JOIN fl_funds f ON f.fund = p.fund "
+            "WHERE p.year = %s AND f.province = %s ORDER BY p.notification_id",
+            (year, province),
         ):
             books.plans.setdefault(str(fund), {})[str(county)] = CountyPlan(
                 str(county), int(contributions), int(subsidies), int(spending)
             )
-        books._read_county_lines(names)  # every fund's county sums of the year
+        books._read_county_lines()  # every fund's county sums of the year
         return books
 
-    def _read_county_lines(self, pools: list[str]) -> None:
-        marks = ", ".join(["%s"] * len(pools))
+    def _read_county_lines(self) -> None:
         for fund, county, line, total in self.db.query(
-            "SELECT fund, county, line, sum(amount_fen) FROM fl_postings "  # noqa: S608
-            f"WHERE fund IN ({marks}) AND fiscal_year = %s AND line IN (%s, %s) "
+            "SELECT fund, county, line, sum(amount_fen) FROM fl_postings "
+            "WHERE province = %s AND fiscal_year = %s AND line IN (%s, %s) "
             "AND county IS NOT NULL AND is_transfer = 0 GROUP BY 1, 2, 3",
-            (*pools, self.year, *_COUNTY_LINES),
+            (self.province, self.year, *_COUNTY_LINES),
         ):
             by_county = self.county_lines.setdefault((str(fund), str(line)), {})
             by_county[str(county)] = int(total)

@@ -65,9 +65,11 @@ TABLES = {
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS fl_postings_fund_year ON fl_postings (fund, fiscal_year)",
     "CREATE INDEX IF NOT EXISTS fl_enrolment_fund_year ON fl_enrolment (fund, year)",
+    # The clearing house reads a province's year at once (clearing.queries.ProvinceBooks).
+    "CREATE INDEX IF NOT EXISTS fl_postings_province_year ON fl_postings (province, fiscal_year)",
 )
 
-INDEX_NAMES = ("fl_postings_fund_year", "fl_enrolment_fund_year")
+INDEX_NAMES = ("fl_postings_fund_year", "fl_enrolment_fund_year", "fl_postings_province_year")
 
 DATA_TABLES = ("fl_postings", "fl_funds", "fl_closes", "fl_enrolment")
 

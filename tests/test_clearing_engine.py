@@ -17,13 +17,27 @@ from hypothesis import strategies as st
 
 from clearing.allocation import Allocation, CountyFault, PoolInput, ProvinceInput, allocate
 from clearing.levy import stop_at_cap
-from clearing.policy import ClearingPolicy, load_policy
+from clearing.policy import CapPolicy, ClearingPolicy, EligibilityPolicy, load_policy
 
 SHANXI = load_policy("140000", 2024)
 SHAANXI = load_policy("610000", 2024)
 NATIONAL = load_policy("440000", 2024)
 NANTONG = load_policy("320000", 2024)
-POLICIES = {"shanxi": SHANXI, "shaanxi": SHAANXI, "national": NATIONAL, "nantong": NANTONG}
+GUANGYUAN_TEMPLATE = SHAANXI.model_copy(
+    update={
+        "eligibility": EligibilityPolicy(require_levy_paid_in_full=True),
+        "caps": CapPolicy(overspend_limit_rate="0.30", overspend_cover_share="0.80"),
+    }
+)
+"""Shaanxi's file with Guangyuan's eligibility and overspend cap adopted (docs/clearing.md:
+no shipped file carries them, as no shipped policy's text has them)."""
+POLICIES = {
+    "shanxi": SHANXI,
+    "shaanxi": SHAANXI,
+    "national": NATIONAL,
+    "nantong": NANTONG,
+    "guangyuan-template": GUANGYUAN_TEMPLATE,
+}
 RICH = 10**16
 """An adjustment fund that can pay every draw in full (no scaling)."""
 
