@@ -4,14 +4,18 @@ Read from the projection tables grouped by fiscal year and month (the month of t
 date), never from a fold of the events. Every calendar month from January of the fund's first
 year to its latest month with postings is listed, postings or not, with the balance at its end.
 
-Months of coverage here are the month-end balance over the average monthly expense subtotal
-of the trailing 12 months (the month itself and the 11 before it). While the books hold fewer
-than 12 months, the average is over the months they hold (``window_months`` says how many).
+Months of coverage here are the month-end balance over the average monthly spending of the
+trailing 12 months (the month itself and the 11 before it). Spending is what the province's
+policy divides by (``months_of_coverage_denominator``, docs/projections.md): the expense
+subtotal, or the benefit line alone where the policy counts months of benefits (Guangdong). While
+the books hold fewer than 12 months, the average is over the months they hold
+(``window_months`` says how many).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from domain.errors import InvalidInput
 from domain.lines import EXPENSE_LINES, INCOME_LINES, Line, sign_of
@@ -35,7 +39,7 @@ class MonthFigures:
     expense_subtotal_fen: int
     closing_balance_fen: int
     trailing_expense_fen: int
-    """The expense subtotal of the window: this month and up to 11 before it."""
+    """The spending of the window (the policy's denominator): this month and up to 11 before."""
     window_months: int
     """How many months the window holds: 12, or fewer while the books are younger."""
 
@@ -46,8 +50,8 @@ class MonthFigures:
 
     @property
     def months_of_coverage(self) -> str | None:
-        """Month-end balance / the window's average monthly expense subtotal (4 decimals);
-        None when the window spent nothing."""
+        """Month-end balance / the window's average monthly spending (4 decimals); None when
+        the window spent nothing."""
         if self.trailing_expense_fen <= 0:
             return None
         # balance / (expense / n) = balance × 12 / (expense × 12 / n), exact in integers
@@ -64,9 +68,11 @@ def monthly_figures(
     from_year: int | None = None,
     to_year: int | None = None,
     as_of: str | None = None,
+    denominator: Literal["expense_subtotal", "benefit"] = "expense_subtotal",
 ) -> list[MonthFigures]:
     """The months of ``fund`` from ``from_year`` to ``to_year`` (both included; default: all
-    its years), as recorded up to ``as_of`` (default: everything).
+    its years), as recorded up to ``as_of`` (default: everything); months of coverage over
+    ``denominator`` (the policy's ``months_of_coverage_denominator``).
 
     The list ends at the latest month with postings (inside the range); it is empty when
     nothing was posted in the range. Balance transfers (legacy merges) move the balance but
@@ -91,6 +97,7 @@ def monthly_figures(
     balance_before = opening_fen
     income: dict[tuple[int, int], int] = {}
     expense: dict[tuple[int, int], int] = {}
+    benefit: dict[tuple[int, int], int] = {}
     movement: dict[tuple[int, int], int] = {}
     for fiscal_year, month, line, is_transfer, total in rows:
         key, amount = (int(fiscal_year), int(month)), int(total)
@@ -105,6 +112,8 @@ def monthly_figures(
             income[key] = income.get(key, 0) + amount
         elif line in _EXPENSE:
             expense[key] = expense.get(key, 0) + amount
+            if line == Line.BENEFIT.value:
+                benefit[key] = benefit.get(key, 0) + amount
     if not movement:
         return []
     end = max(movement)
@@ -112,10 +121,11 @@ def monthly_figures(
         end = min(end, (to_year, 12))
     months: list[MonthFigures] = []
     balance = balance_before
+    spending = benefit if denominator == "benefit" else expense
     window: list[int] = []
     for key in _calendar((first_year, 1), end):
         balance += movement.get(key, 0)
-        window = [*window[-(TRAILING_MONTHS - 1) :], expense.get(key, 0)]
+        window = [*window[-(TRAILING_MONTHS - 1) :], spending.get(key, 0)]
         if key[0] < start_year:
             continue
         months.append(

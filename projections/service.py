@@ -110,10 +110,14 @@ class ReadModels:
     def monthly(
         self, fund: FundId, *, from_year: int | None = None, to_year: int | None = None
     ) -> list[MonthFigures]:
-        """A fund's months (:func:`monthly_figures`), after applying every event so far."""
+        """A fund's months (:func:`monthly_figures`), after applying every event so far; months
+        of coverage over what the province's policy divides by."""
         self.catch_up(provinces=(fund.province,))
         db = self.for_province(fund.province).db
-        return monthly_figures(db, str(fund), from_year=from_year, to_year=to_year)
+        denominator = load_policy(fund.province).months_of_coverage_denominator
+        return monthly_figures(
+            db, str(fund), from_year=from_year, to_year=to_year, denominator=denominator
+        )
 
     def close(self) -> None:
         for projector in self.projectors:

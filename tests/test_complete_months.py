@@ -130,3 +130,22 @@ def test_guangdong_counts_months_of_benefits(fl: App) -> None:
                       clock=lambda: at("2026-02-01T00:00:00+08:00"))[0]  # fmt: skip
     assert subtotal["months_of_coverage_denominator"] == "expense_subtotal"
     assert subtotal["months_of_coverage"] == "5.0000"
+
+
+def test_the_monthly_coverage_chart_divides_by_what_the_policy_divides_by(fl: App) -> None:
+    """The fund page's trailing-12-month chart agrees with the ratios: Guangdong's months of
+    benefits, Shanxi's months of the expense subtotal (before, every chart used the subtotal)."""
+    books = [
+        *(f"benefit 100000.00 2025-{m:02d}-28 B-{m}" for m in range(1, 13)),
+        "critical_illness 1200000.00 2025-06-30 CI-1",
+        "contribution 2400000.00 2025-11-15 C-1",
+    ]
+    for fund in (GD_CITY, CITY):
+        fl.ledger.open_fund(fund, first_year=2025, opening_balance_fen=1_000_000_00)
+        fl.ledger.import_postings([posting(f"{fund} {row}") for row in books])
+    december = {fund: fl.read_models.monthly(fund)[-1] for fund in (GD_CITY, CITY)}
+    assert december[GD_CITY].label == december[CITY].label == "2025-12"
+    assert december[GD_CITY].trailing_expense_fen == 1_200_000_00  # benefits only
+    assert december[GD_CITY].months_of_coverage == "10.0000"
+    assert december[CITY].trailing_expense_fen == 2_400_000_00  # the expense subtotal
+    assert december[CITY].months_of_coverage == "5.0000"
