@@ -16,7 +16,12 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from clearing.money_split import largest_remainder
 from clearing.policy import ClearingPolicy
-from clearing.queries import adjustment_fund, registered_funds, statement_or_none
+from clearing.queries import (
+    ProvinceBooks,
+    adjustment_fund,
+    registered_funds,
+    statement_or_none,
+)
 from domain.authorship import Author
 from domain.errors import FundNotRegistered
 from domain.funds import FundId, Scheme
@@ -85,9 +90,15 @@ def round_half_up(value: Decimal) -> int:
 def levy_plan(
     read_models: ReadModels, province: str, year: int, policy: ClearingPolicy
 ) -> LevyPlan:
-    """Every resident pool's levy for ``year``, after catching the read models up."""
-    read_models.catch_up()
-    return compute_levies(read_models.for_province(province).db, province, year, policy)
+    """Every resident pool's levy for ``year``, after catching the province's read models up.
+
+    The figures are read at once for the province (:class:`~clearing.queries.ProvinceBooks`,
+    as the draft reads them), not a statement per pool and year: the same levies, in a few
+    set-based queries.
+    """
+    read_models.catch_up(provinces=(province,))
+    books = ProvinceBooks.read(read_models.for_province(province).db, province, year)
+    return compute_levies(books, province, year, policy)
 
 
 def compute_levies(db: ProjectionDB, province: str, year: int, policy: ClearingPolicy) -> LevyPlan:

@@ -16,7 +16,7 @@ from api.usecases.scope import province_scope
 from api.usecases.settlements import SettlementKey
 from clearing.levy import compute_levies, levy_reference
 from clearing.policy import choose_policy
-from clearing.queries import county_plans, latest_assessment, reference_total
+from clearing.queries import ProvinceBooks, county_plans, latest_assessment, reference_total
 from clearing.settlement import find_settlement
 from domain.access import Principal
 from domain.lines import Line
@@ -64,7 +64,13 @@ def pool_inputs(app: App, who: Principal, key: SettlementKey) -> YearEndInputs:
     """Each pool's levy due and posted, grade and county plans, for the pools the caller sees."""
     scope = province_scope(who, key.province)
     app.read_models.catch_up(provinces=(key.province,))
-    db = app.read_models.for_province(key.province).db
+    # The province's figures in a few set-based queries, not several per pool.
+    db = ProvinceBooks.read(
+        app.read_models.for_province(key.province).db,
+        key.province,
+        key.year,
+        references_wanted=((Line.TO_UPPER, levy_reference(key.year), None),),
+    )
     plan = compute_levies(db, key.province, key.year, choose_policy(key.province, key.year))
     rows = []
     for levy in plan.levies:

@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from api.bootstrap import App
 from api.exports.csv import statement_csv
+from api.http.app import create_app
+from api.settings import Settings
 from api.usecases import history, ledger, read_models
 from api.web.money import yuan
 from domain.access import Principal, Role
@@ -191,3 +193,57 @@ def test_an_unknown_fund_is_a_404_page(signed_in: Signed) -> None:
     answer = signed_in("provincial", "140000").get("/funds/resident:140999", params={"year": YEAR})
     assert answer.status_code == 404
     assert answer.headers["content-type"].startswith("text/html")
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.mark.parametrize("path", ["/fundz", "/funds/resident:140100/nothing", "/static/none.css"])
+def test_a_browser_asking_for_no_route_gets_the_404_page(signed_in: Signed, path: str) -> None:
+    client = signed_in("provincial", "140000")
+    answer = client.get(path, headers=BROWSER)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    assert '<html lang="zh-CN">' in answer.text
+    assert "404 · 未找到" in answer.text
+    assert "此地址没有页面。" in answer.text
+    assert '<a href="/">返回首页</a>' in answer.text
+    assert 'action="/signout"' in answer.text  # the signed-in navigation is kept
+
+
+def test_the_404_page_is_in_the_language_chosen(signed_in: Signed) -> None:
+    client = signed_in("provincial", "140000")
+    client.get("/overview", params={"year": YEAR, "lang": "en"})
+    answer = client.get("/fundz", headers=BROWSER)
+    assert answer.status_code == 404
+    assert '<html lang="en">' in answer.text
+    assert "404 · Not found" in answer.text
+    assert "There is no page at this address." in answer.text
+    assert '<a href="/">Back to the start</a>' in answer.text
+
+
+def test_a_signed_out_browser_gets_the_404_page_too(demo_store: str) -> None:
+    with TestClient(create_app(Settings(database_url=demo_store))) as client:
+        answer = client.get("/fundz", headers=BROWSER)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "404 · 未找到" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/v1/fundz", BROWSER),
+        ("/v1/funds/resident:140100/nothing", BROWSER),
+        ("/fundz", {"Accept": "application/json"}),
+        ("/fundz", {}),
+    ],
+)
+def test_the_api_and_other_clients_keep_problem_json(
+    demo_store: str, path: str, headers: dict[str, str]
+) -> None:
+    with TestClient(create_app(Settings(database_url=demo_store))) as client:
+        answer = client.get(path, headers=headers)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["detail"] == "no such route"
