@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import zipfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
@@ -537,3 +538,142 @@ def test_audit_verify_finds_against_a_checkpoint_what_the_chain_cannot(
     found = runner.invoke(app, ["audit", "verify", "--db", url])
     assert found.exit_code == 1, found.output
     assert "resident:140100" in found.output
+
+
+# ------------------------------------------------------------------ vouchers and archives
+
+
+def checkpointed(url: str) -> None:
+    """Read models and a checkpoint of the province's chain heads, as an operator keeps."""
+    built = bootstrap_app(Settings(database_url=url))
+    try:
+        built.read_models.create_tables()
+    finally:
+        built.close()
+    taken = CliRunner().invoke(app, ["audit", "checkpoint", "--province", "140000", "--db", url])
+    assert taken.exit_code == 0, taken.output
+
+
+def verify_findings(*args: str) -> list[dict[str, Any]]:
+    """``audit verify ARGS --format json``: the findings, with the exit code checked."""
+    result = CliRunner().invoke(app, ["audit", "verify", *args, "--format", "json"])
+    assert result.stdout, (result.output, result.exception)
+    document = json.loads(result.stdout)
+    assert result.exit_code == (0 if document["ok"] else 1), result.output
+    return list(document["findings"])
+
+
+def delete_voucher(url: str, reference: str) -> None:
+    """Remove a posting's voucher (the key that refuses its reference a second time)."""
+    table = "ledger_140000_vouchers"
+    if url.startswith("sqlite:"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute(f"DELETE FROM {table} WHERE reference = ?", (reference,))
+        conn.close()
+        return
+    store = PostgresStore(url, CITY)
+    with psycopg.connect(store.conninfo, autocommit=True) as pg:
+        schema = store.table.as_string().split(".")[0]
+        pg.execute(
+            sql.SQL("DELETE FROM {}.{} WHERE reference = %s").format(
+                sql.Identifier(schema.strip('"')), sql.Identifier(table)
+            ),
+            (reference,),
+        )
+
+
+def test_a_deleted_voucher_is_found_and_so_is_the_reference_it_lets_post_twice(
+    url: str, fresh: Callable[[str], Ledger]
+) -> None:
+    checkpointed(url)
+    assert verify_findings("--db", url) == []
+    delete_voucher(url, "B-1")
+    found = verify_findings("--db", url)
+    assert [(f["check"], f["fund"], f["version"]) for f in found] == [("voucher", str(CITY), 3)]
+    assert "the posting B-1 has no voucher" in found[0]["detail"]
+    assert broken(fresh(url).chain(CITY)) == []  # the events themselves are intact
+    fresh(url).post(posting(POSTINGS[1]))  # without its voucher the ledger takes B-1 again
+    again = {(f["check"], f["version"]) for f in verify_findings("--db", url)}
+    assert ("reference", 6) in again  # the second B-1 names the first's version
+
+
+def export_archive(url: str, path: Any) -> None:
+    """``audit export`` of the province's 2024 into ``path``."""
+    done = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "export",
+            "--province",
+            "140000",
+            "--year",
+            "2024",
+            "--output",
+            str(path),
+            "--db",
+            url,
+        ],
+    )
+    assert done.exit_code == 0, done.output
+
+
+BEFORE_EXPORT: list[Any] = [
+    pytest.param(change_amount, "chain", id="byte-changed"),
+    pytest.param(delete_middle, "chain", id="row-deleted"),
+    pytest.param(swap, "chain", id="rows-swapped"),
+    pytest.param(append_copy, "chain", id="forged-row-appended"),
+    pytest.param(truncate_tail, "checkpoint", id="tail-deleted"),
+]
+
+
+@pytest.mark.parametrize(("edit", "check"), BEFORE_EXPORT)
+def test_an_archive_checked_offline_finds_tampering_made_before_the_export(
+    url: str, tmp_path: Any, edit: Callable[[Store], None], check: str
+) -> None:
+    checkpointed(url)
+    clean = tmp_path / "clean.zip"
+    export_archive(url, clean)
+    assert verify_findings("--archive", str(clean)) == []
+    edit(store_for(url))
+    tampered = tmp_path / "tampered.zip"
+    export_archive(url, tampered)
+    found = verify_findings("--archive", str(tampered))  # no database: exit 1
+    assert (check, str(CITY)) in {(f["check"], f["fund"]) for f in found}, found
+
+
+def rewritten(source: Any, target: Any, change: Callable[[str, bytes], bytes]) -> None:
+    """Copy an archive file by file, passing each file's bytes through ``change``."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for name in old.namelist():
+            new.writestr(name, change(name, old.read(name)))
+
+
+def test_an_archive_edited_after_the_export_is_refused(url: str, tmp_path: Any) -> None:
+    checkpointed(url)
+    clean = tmp_path / "clean.zip"
+    export_archive(url, clean)
+
+    def events_line(name: str, data: bytes) -> bytes:
+        if name != "events.jsonl":
+            return data
+        lines = data.split(b"\n")
+        first = json.loads(lines[0])
+        first["topic"] = first["topic"] + "x"
+        lines[0] = json.dumps(first).encode()
+        return b"\n".join(lines)
+
+    def manifest_hash(name: str, data: bytes) -> bytes:
+        if name != "manifest.json":
+            return data
+        manifest = json.loads(data)
+        files = manifest["files"]
+        key = "events.jsonl"
+        files[key] = files[key][:-1] + ("0" if files[key][-1] != "0" else "1")
+        return json.dumps(manifest).encode()
+
+    for change, expected in ((events_line, "events.jsonl"), (manifest_hash, "manifest")):
+        edited = tmp_path / f"{change.__name__}.zip"
+        rewritten(clean, edited, change)
+        found = verify_findings("--archive", str(edited))
+        assert found, change.__name__
+        assert expected in json.dumps(found), found
