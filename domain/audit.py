@@ -33,7 +33,8 @@ _NOT_HASHED = LIBRARY_FIELDS | {"chain_hash"}
 """Keys of a stored state left out of the hashed payload (``class_version`` is popped; the
 library's fields are hashed under their own names, the id and version from the row)."""
 
-_PLAIN = (str, int, bool, type(None))
+_PLAIN = frozenset({str, int, bool, type(None)})
+"""The types of a plain field's value (a float, list or object is decoded by the mapper)."""
 
 
 @dataclass(frozen=True)
@@ -193,15 +194,13 @@ def _plain_state(
         or type(state.get("chain_hash")) is not str
     ):
         return None
-    payload = {}
-    for key, value in state.items():
-        if key in _NOT_HASHED:
-            continue
-        if not isinstance(value, _PLAIN):
-            return None
-        if value is None and key in AUTHORSHIP_FIELDS:
-            continue
-        payload[key] = value
+    payload = {
+        k: v
+        for k, v in state.items()
+        if k not in _NOT_HASHED and (v is not None or k not in AUTHORSHIP_FIELDS)
+    }
+    if not set(map(type, payload.values())) <= _PLAIN:
+        return None
     try:
         timestamp = datetime.fromisoformat(stamp["_data_"])
     except ValueError:

@@ -23,8 +23,9 @@ from domain.vouchers import Voucher
 SELECT_CHUNK = 10_000
 """References per SELECT."""
 
-CHAIN_ROWS = 10_000
-"""Rows per fetch of the auditor's server-side cursor."""
+CHAIN_ROWS = 1_000
+"""Rows per fetch of the auditor's server-side cursor (few, so that the transaction is never
+idle for long while they are checked: the server ends a transaction idle for seconds)."""
 
 ONE_TRIP_SHAPES = 64
 """Query texts of single saves kept rendered, by their numbers of vouchers and events."""
