@@ -284,6 +284,11 @@ class Ledger:
         """
         return self.province(fund.province).chain(fund)
 
+    def chains(self, province: str, funds: Sequence[FundId]) -> dict[str, list[ChainLink]]:
+        """The chains of ``funds`` of one province, read in one pass (see
+        :meth:`ProvinceLedger.chains`); a fund with no event left is absent."""
+        return self.province(province).chains(funds)
+
     def close(self) -> None:
         """Close every province's connections."""
         for app in self._provinces.values():

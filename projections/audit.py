@@ -149,15 +149,14 @@ def audit(
     findings: list[Finding] = []
     events = statements = 0
     funds = [f for f in registered_funds(ledger, read_models, chosen) if fund in (None, f)]
-    chains: dict[str, list[ChainLink]] = {}
+    chains, vouchers = _walk(ledger, funds)
     for done, each in enumerate(funds, start=1):
-        links = _links(ledger, each)
-        chains[str(each)] = links
+        links = chains.setdefault(str(each), [])
         if progress is not None:
             progress(done, len(funds))
         events += len(links)
         findings.extend(_check_references(each, links))
-        findings.extend(_check_vouchers(ledger, each, links))
+        findings.extend(_check_vouchers(each, links, vouchers.get(str(each), {})))
         findings.extend(_check_snapshots(ledger, each, links))
         for link in links:
             findings.extend(
@@ -209,6 +208,19 @@ def audit(
     return AuditReport(len(funds), events, statements, tuple(findings), anchors)
 
 
+def _walk(
+    ledger: Ledger, funds: Sequence[FundId]
+) -> tuple[dict[str, list[ChainLink]], dict[str, dict[str, int]]]:
+    """The one walk every check shares: each fund's chain, read per province in one pass, and
+    the province's vouchers (fund, reference, the version named), read in one query."""
+    chains: dict[str, list[ChainLink]] = {}
+    vouchers: dict[str, dict[str, int]] = {}
+    for province in sorted({f.province for f in funds}):
+        chains.update(ledger.chains(province, [f for f in funds if f.province == province]))
+        vouchers.update(ledger.province(province).vouchers.voucher_versions())
+    return chains, vouchers
+
+
 def _links(ledger: Ledger, fund: FundId) -> list[ChainLink]:
     """The fund's chain as stored (empty when no event of it is left)."""
     try:
@@ -255,15 +267,19 @@ def _check_mirrors(
     """Every inter-level posting has its mirror on the counterparty fund, on the mirrored line
     and for the same amount, and every mirror names a posting of the paying fund."""
     found: list[Finding] = []
+    postings: dict[str, dict[str, tuple[int, Fund.Posted]]] = {}
 
     def postings_of(name: str) -> dict[str, tuple[int, Fund.Posted]]:
+        if name in postings:
+            return postings[name]
         if name not in chains:
             chains[name] = _links(ledger, FundId.parse(name))
-        return {
+        postings[name] = {
             link.event.reference: (link.version, link.event)
             for link in chains[name]
             if isinstance(link.event, Fund.Posted)
         }
+        return postings[name]
 
     for fund in funds:
         name = str(fund)
@@ -298,15 +314,16 @@ def _check_snapshots(ledger: Ledger, fund: FundId, links: Sequence[ChainLink]) -
     if app.snapshots is None:
         return []
     found: list[Finding] = []
-    events = [link.event for link in links if link.event is not None]
+    events = iter([link.event for link in links if link.event is not None])
+    pending: Any = next(events, None)
+    replayed: Any = None
     snapshot: Any
-    for snapshot in app.snapshots.get(fund.aggregate_id):
+    snapshots = sorted(app.snapshots.get(fund.aggregate_id), key=lambda s: s.originator_version)
+    for snapshot in snapshots:  # one replay, compared at each snapshot's version in turn
         version = snapshot.originator_version
-        replayed: Any = None
-        for event in events:
-            if event.originator_version > version:
-                break
-            replayed = event.mutate(replayed)
+        while pending is not None and pending.originator_version <= version:
+            replayed = pending.mutate(replayed)
+            pending = next(events, None)
         stored: dict[str, Any]
         try:
             stored = dict(vars(snapshot.mutate(None)))
@@ -327,30 +344,36 @@ def _check_snapshots(ledger: Ledger, fund: FundId, links: Sequence[ChainLink]) -
     return found
 
 
-def _check_vouchers(ledger: Ledger, fund: FundId, links: Sequence[ChainLink]) -> list[Finding]:
-    """Every posting and reversal event has its voucher, which names the event's version
-    (a deleted voucher would let its reference be posted again)."""
+def _check_vouchers(
+    fund: FundId, links: Sequence[ChainLink], vouchers: Mapping[str, int]
+) -> list[Finding]:
+    """Every posting and reversal event has its voucher, which names the event's version (a
+    deleted voucher would let its reference be posted again), and every voucher of the fund
+    (``vouchers``: reference to the version it names) has its posting or reversal event (a
+    voucher without one would refuse a real posting of its reference as already made)."""
     wanted = {
         link.event.reference: link.version
         for link in links
         if isinstance(link.event, Fund.Posted | Fund.PostingReversed)
         and "#" not in link.event.reference  # a mirror is recorded under its pair's voucher
     }
-    if not wanted:
-        return []
-    vouchers = ledger.province(fund.province).vouchers.select_vouchers(str(fund), list(wanted))
     found: list[Finding] = []
-    for reference, version in wanted.items():
-        voucher = vouchers.get(reference)
-        if voucher is None:
-            detail = f"the posting {reference} has no voucher"
-        elif voucher.fund_version != version:
-            detail = f"the voucher of {reference} names version {voucher.fund_version}"
-        else:
-            continue
+
+    def add(version: int, detail: str) -> None:
         found.append(
             Finding("voucher", str(fund), version, detail, f"{fund} version {version}: {detail}")
         )
+
+    for reference, version in wanted.items():
+        named = vouchers.get(reference)
+        if named is None:
+            add(version, f"the posting {reference} has no voucher")
+        elif named != version:
+            add(version, f"the voucher of {reference} names version {named}")
+    for reference in sorted(set(vouchers) - set(wanted)):
+        if "#" not in reference:
+            named = vouchers[reference]
+            add(named, f"the voucher of {reference} has no posting or reversal event")
     return found
 
 

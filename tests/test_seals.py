@@ -235,6 +235,22 @@ def test_a_deleted_voucher_and_a_reference_posted_twice_are_reported(url: str) -
     assert ("reference", 6) in again
 
 
+def test_a_voucher_without_its_event_is_reported(url: str) -> None:
+    """A voucher for a reference never posted (written behind the ledger's back) would refuse
+    the real posting of that reference as already made: the audit names it."""
+    run_sql(
+        url,
+        f"INSERT INTO {VOUCHERS} (fund, reference, digest, line, amount_fen, sub_line, level, "
+        "county, counterparty, purpose, reverses, fund_version) "
+        "VALUES (?, 'X-1', 'd', 'benefit', 100, 'inpatient', NULL, NULL, NULL, NULL, NULL, 3)",
+        (str(CITY),),
+    )
+    found = findings(url)
+    assert [(f["check"], f["fund"], f["version"], f["detail"]) for f in found] == [
+        ("voucher", str(CITY), 3, "the voucher of X-1 has no posting or reversal event")
+    ]
+
+
 def test_closing_a_year_seals_it(url: str) -> None:
     closed = invoke(url, "close", str(CITY), "--year", "2024")
     assert closed.exit_code == 0, closed.output

@@ -7,8 +7,9 @@ writes the events and their vouchers in one transaction (``app.save(..., voucher
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
@@ -45,6 +46,13 @@ class VoucherRecorder(Protocol):
 
     def tables_exist(self) -> bool:
         """True once ``fundledger init`` created this partition's tables."""
+
+    def select_chains(self, originator_ids: Sequence[UUID]) -> Iterator[StoredEvent]:
+        """The stored events of these aggregates, by id then version, in one read (a
+        server-side cursor on PostgreSQL, one ordered query on SQLite): the auditor's walk."""
+
+    def voucher_versions(self) -> dict[str, dict[str, int]]:
+        """Every voucher of the partition: fund, then reference, to the version it names."""
 
     def insert_batches(self, batches: Batches, progress: Callable[[int], None]) -> None:
         """Write every batch in ONE transaction (all or none), calling ``progress(n)`` once the

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
@@ -57,6 +58,17 @@ class LedgerPOPORecorder(POPOApplicationRecorder):
 
     def tables_exist(self) -> bool:
         return True
+
+    def select_chains(self, originator_ids: Sequence[UUID]) -> Iterator[StoredEvent]:
+        for originator_id in sorted(originator_ids):
+            yield from self.select_events(originator_id)
+
+    def voucher_versions(self) -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = {}
+        with self._database_lock:
+            for (fund, reference), voucher in self._vouchers.items():
+                found.setdefault(fund, {})[reference] = voucher.fund_version
+        return found
 
     def insert_batches(self, batches: Batches, progress: Callable[[int], None]) -> None:
         """One insert under the recorder's lock: checked whole, then written whole."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import (
@@ -21,6 +22,10 @@ from domain.vouchers import Voucher
 
 SELECT_CHUNK = 10_000
 """References per SELECT."""
+
+CHAIN_ROWS = 1_000
+"""Rows per fetch of the auditor's server-side cursor (few, so that the transaction is never
+idle for long while they are checked: the server ends a transaction idle for seconds)."""
 
 ONE_TRIP_SHAPES = 64
 """Query texts of single saves kept rendered, by their numbers of vouchers and events."""
@@ -177,6 +182,32 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 chunk = list(references[start : start + SELECT_CHUNK])
                 curs.execute(self.select_reversals_statement, [fund, chunk], prepare=False)
                 found.update((row["reverses"], row["reference"]) for row in curs.fetchall())
+        return found
+
+    def select_chains(self, originator_ids: Sequence[UUID]) -> Iterator[StoredEvent]:
+        statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(force_rollback=True),
+            conn.cursor(name="fl_chains", row_factory=tuple_row) as curs,
+        ):
+            curs.itersize = CHAIN_ROWS
+            curs.execute(statement, [list(originator_ids)])
+            for originator_id, version, topic, state in curs:
+                yield StoredEvent(originator_id, version, topic, bytes(state))
+
+    def voucher_versions(self) -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = {}
+        statement = SQL("SELECT fund, reference, fund_version FROM {schema}.{table}").format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.vouchers_table_name)
+        )
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement)
+            for fund, reference, version in curs:
+                found.setdefault(fund, {})[reference] = version
         return found
 
     def tables_exist(self) -> bool:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, StoredEvent
 from eventsourcing.sqlite import (
@@ -106,6 +107,27 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 )
                 for row in c.fetchall():
                     found[row["reverses"]] = row["reference"]
+        return found
+
+    def select_chains(self, originator_ids: Sequence[UUID]) -> Iterator[StoredEvent]:
+        wanted = {i.hex for i in originator_ids}
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT originator_id, originator_version, topic, state "  # noqa: S608 - our table
+                f"FROM {self.events_table_name} ORDER BY originator_id, originator_version"
+            )
+            for row in iter(c.fetchone, None):
+                if row[0] in wanted:
+                    yield StoredEvent(UUID(row[0]), row[1], row[2], bytes(row[3]))
+
+    def voucher_versions(self) -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = {}
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT fund, reference, fund_version FROM {self.vouchers_table_name}"  # noqa: S608
+            )
+            for fund, reference, version in c.fetchall():
+                found.setdefault(fund, {})[reference] = version
         return found
 
     def tables_exist(self) -> bool:
