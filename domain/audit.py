@@ -15,7 +15,6 @@ a topic without a class) goes through ``decode`` as before, so every finding sta
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
 
 from domain import seal as _seal  # noqa: F401  (its event classes register their topics)
-from domain.chain import AUTHORSHIP_FIELDS, GENESIS_HASH, LIBRARY_FIELDS, chain_hash, payload_of
+from domain.chain import GENESIS_HASH, LIBRARY_FIELDS, chain_hash, payload_of
 
 _NOT_HASHED = LIBRARY_FIELDS | {"chain_hash"}
 """Keys of a stored state left out of the hashed payload (``class_version`` is popped; the
@@ -140,8 +139,8 @@ def plain_link(stored: StoredEvent, classes: dict[str, Any]) -> tuple[Any, str] 
     Plain is a JSON object of the event class's current version, with ``prev_hash`` and
     ``chain_hash`` strings, its time stored as ISO text and every other field a JSON string,
     integer, boolean or null. The event is built as the library's mapper builds it (the same
-    fields, the time decoded), and the hash is :func:`domain.chain.chain_hash` of exactly those
-    fields: the same canonical bytes, without a second pass over the event's attributes.
+    fields, the time decoded), and the hash is :func:`domain.chain.chain_hash` of the stored
+    payload, without a second pass over the event's attributes.
     ``classes`` caches the topic's class (or None when it has no chained event class).
     """
     topic = stored.topic
@@ -157,14 +156,13 @@ def plain_link(stored: StoredEvent, classes: dict[str, Any]) -> tuple[Any, str] 
         return None
     state, payload, timestamp = read
     version = stored.originator_version
-    content = {
-        "topic": cls.TOPIC,
-        "originator_id": str(originator_id),
-        "originator_version": version,
-        "timestamp": timestamp.isoformat(),
-        "payload": payload,
-    }
-    recomputed = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    recomputed = chain_hash(
+        topic=cls.TOPIC,
+        originator_id=originator_id,
+        originator_version=version,
+        timestamp=timestamp,
+        payload=payload,
+    )
     state["timestamp"] = timestamp
     state["originator_id"] = originator_id
     state["originator_version"] = version
@@ -194,11 +192,7 @@ def _plain_state(
         or type(state.get("chain_hash")) is not str
     ):
         return None
-    payload = {
-        k: v
-        for k, v in state.items()
-        if k not in _NOT_HASHED and (v is not None or k not in AUTHORSHIP_FIELDS)
-    }
+    payload = {k: v for k, v in state.items() if k not in _NOT_HASHED}
     if not set(map(type, payload.values())) <= _PLAIN:
         return None
     try:
