@@ -102,21 +102,19 @@ def fund_page(
     fund_id = FundId.parse(fund)
     year = year or default_year()
     cutoff = _as_of(as_of)
+    # what the page shows of the request, whether or not it answers with a statement
+    asked: dict[str, Any] = {
+        "nav": "overview",
+        "fund": str(fund_id),
+        "year": year,
+        "view": view,
+        "as_of": as_of or "",
+    }
     try:
         statement = read_models.statement(app, who, fund_id, year, view=view, as_of=cutoff)
     except InvalidInput as error:  # e.g. no as-closed view of a year not closed yet
         return page(
-            request,
-            "fund.html",
-            who,
-            status_code=400,
-            nav="overview",
-            fund=str(fund_id),
-            year=year,
-            view=view,
-            as_of=as_of or "",
-            statement=None,
-            refused=str(error),
+            request, "fund.html", who, status_code=400, statement=None, refused=str(error), **asked
         )
     lang = i18n.language_of(request)
     try:
@@ -141,11 +139,7 @@ def fund_page(
         request,
         "fund.html",
         who,
-        nav="overview",
-        fund=str(fund_id),
-        year=year,
-        view=view,
-        as_of=as_of or "",
+        **asked,
         statement=statement,
         lines=statement_lines(statement),
         execution=execution,
