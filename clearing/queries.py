@@ -71,15 +71,20 @@ def reference_total(
         known = db.references.get((line, prefix, year))
         if known is not None:
             return known.get(fund, 0)
-    sql = (
-        "SELECT coalesce(sum(amount_fen), 0) FROM fl_postings "
-        "WHERE fund = %s AND line = %s AND reference LIKE %s"
-    )
-    params: list[object] = [fund, line.value, prefix + "%"]
+    on, params = _on_references(line, prefix, year)
+    sql = "SELECT coalesce(sum(amount_fen), 0) FROM fl_postings WHERE fund = %s" + on  # noqa: S608
+    return int(db.query(sql, [fund, *params])[0][0])
+
+
+def _on_references(line: Line, prefix: str, year: int | None) -> tuple[str, list[object]]:
+    """The condition on a line's postings whose references begin with ``prefix`` (of the
+    fiscal ``year`` when given), with its parameters."""
+    on = " AND line = %s AND reference LIKE %s"
+    params: list[object] = [line.value, prefix + "%"]
     if year is not None:
-        sql += " AND fiscal_year = %s"
+        on += " AND fiscal_year = %s"
         params.append(year)
-    return int(db.query(sql, params)[0][0])
+    return on, params
 
 
 def county_totals(
@@ -229,15 +234,9 @@ class ProvinceBooks:
                 by_line = books.lines.setdefault(key, {})
                 by_line[str(line)] = by_line.get(str(line), 0) + int(total)
         for line, prefix, in_year in references_wanted:
-            sql = (
-                "SELECT fund, sum(amount_fen) FROM fl_postings "
-                "WHERE province = %s AND line = %s AND reference LIKE %s"
-            )
-            params: list[object] = [province, line.value, prefix + "%"]
-            if in_year is not None:
-                sql += " AND fiscal_year = %s"
-                params.append(in_year)
-            rows = db.query(sql + " GROUP BY fund", params)
+            on, params = _on_references(line, prefix, in_year)
+            sql = "SELECT fund, sum(amount_fen) FROM fl_postings WHERE province = %s" + on  # noqa: S608
+            rows = db.query(sql + " GROUP BY fund", [province, *params])
             books.references[(line, prefix, in_year)] = {str(f): int(t) for f, t in rows}
         for fund, grade, score in db.query(
             "SELECT a.fund, a.grade, a.score FROM fl_assessments a "
