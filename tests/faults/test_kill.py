@@ -87,10 +87,15 @@ def writing(url: str, app_name: str) -> bool:
         finally:
             conn.close()
         return False
+    # The ledger's save: a transaction that holds a ledger events table in EXCLUSIVE mode and
+    # has written (an id). Another transaction of the process (the read models' catch-up after
+    # the save) must not count: a kill then lands after the import's commit.
     with psycopg.connect(POSTGRES_URL, autocommit=True) as pg:
         found = pg.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
-            "AND backend_xid IS NOT NULL",
+            "SELECT count(*) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
+            "JOIN pg_class c ON c.oid = l.relation WHERE a.application_name = %s "
+            "AND a.backend_xid IS NOT NULL AND l.granted AND l.mode = 'ExclusiveLock' "
+            "AND c.relname LIKE 'ledger\\_%%\\_events'",
             (app_name,),
         ).fetchone()
     return bool(found and found[0])
