@@ -167,7 +167,8 @@ class ProvinceBooks:
     ``references_wanted`` names, the year's latest grades and county plans, and the county sums
     of contributions and subsidies for the year. The helpers of this module answer from these
     when handed a ``ProvinceBooks``; anything else (another year, another prefix) is asked of
-    the database, to which every query is passed on.
+    the database, to which every query is passed on. The line and county sums are read from
+    ``fl_sums`` (:mod:`projections.sums`), the sums on reference prefixes from ``fl_postings``.
     """
 
     db: ProjectionDB
@@ -222,7 +223,7 @@ class ProvinceBooks:
         if not books.funds:
             return books
         for fund, fiscal_year, line, is_transfer, total in db.query(
-            "SELECT fund, fiscal_year, line, is_transfer, sum(amount_fen) FROM fl_postings "
+            "SELECT fund, fiscal_year, line, is_transfer, sum(amount_fen) FROM fl_sums "
             "WHERE province = %s AND fiscal_year <= %s GROUP BY 1, 2, 3, 4",
             (province, year),
         ):
@@ -259,9 +260,9 @@ class ProvinceBooks:
 
     def _read_county_lines(self) -> None:
         for fund, county, line, total in self.db.query(
-            "SELECT fund, county, line, sum(amount_fen) FROM fl_postings "
+            "SELECT fund, county, line, sum(amount_fen) FROM fl_sums "
             "WHERE province = %s AND fiscal_year = %s AND line IN (%s, %s) "
-            "AND county IS NOT NULL AND is_transfer = 0 GROUP BY 1, 2, 3",
+            "AND county <> '' AND is_transfer = 0 GROUP BY 1, 2, 3",
             (self.province, self.year, *_COUNTY_LINES),
         ):
             by_county = self.county_lines.setdefault((str(fund), str(line)), {})

@@ -186,6 +186,11 @@ def audit(
             )
         findings.extend(_check_enrolment(read_models, each, decoded, year))
     findings.extend(_check_mirrors(ledger, funds, chains))
+    from projections.sums_audit import sums_findings  # a module of its own (it imports Finding)
+
+    findings.extend(
+        sums_findings(read_models, chosen, fund=None if fund is None else str(fund), year=year)
+    )
     anchors = 0
     for province in chosen:
         for anchor in recorded_anchors(ledger, province):
@@ -479,7 +484,7 @@ def _check_year(
     def add(check: str, detail: str) -> None:
         found.append(Finding(check, name, None, f"{year}: {detail}", f"{fund} {year}: {detail}"))
 
-    statement = read_models.statement(fund, year)
+    statement = read_models.statement(fund, year, from_postings=True)
     for key, (seen, expected) in statement_differences(
         statement.to_json(), fold_statement(name, year, events).to_json()
     ).items():

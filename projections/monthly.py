@@ -1,4 +1,5 @@
-"""A fund's figures month by month, from the statement read model (``fl_postings``).
+"""A fund's figures month by month, from the statement read model (``fl_sums``, or
+``fl_postings`` as of a time).
 
 Read from the projection tables grouped by fiscal year and month (the month of the value
 date), never from a fold of the events. Every calendar month from January of the fund's first
@@ -15,12 +16,12 @@ the books hold fewer than 12 months, the average is over the months they hold
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from domain.errors import InvalidInput
 from domain.lines import EXPENSE_LINES, INCOME_LINES, Line, sign_of
 from projections.db import ProjectionDB
-from projections.queries import FAR_FUTURE, registration
+from projections.queries import registration
 from projections.ratios import months_of_coverage
 
 TRAILING_MONTHS = 12
@@ -78,7 +79,6 @@ def monthly_figures(
     nothing was posted in the range. Balance transfers (legacy merges) move the balance but
     are neither income nor expense.
     """
-    cutoff = as_of or FAR_FUTURE
     first_year, opening_fen = registration(db, fund, as_of)
     start_year = first_year if from_year is None else from_year
     if start_year < first_year:
@@ -89,11 +89,7 @@ def monthly_figures(
         raise InvalidInput(
             f"--to-year {to_year} is before the first year shown, {start_year}", field="to_year"
         )
-    rows = db.query(
-        "SELECT fiscal_year, month, line, is_transfer, sum(amount_fen) FROM fl_postings "
-        "WHERE fund = %s AND recorded_at <= %s GROUP BY 1, 2, 3, 4",
-        (fund, cutoff),
-    )
+    rows = _month_lines(db, fund, as_of)
     balance_before = opening_fen
     income: dict[tuple[int, int], int] = {}
     expense: dict[tuple[int, int], int] = {}
@@ -140,6 +136,18 @@ def monthly_figures(
             )
         )
     return months
+
+
+def _month_lines(db: ProjectionDB, fund: str, as_of: str | None) -> list[tuple[Any, ...]]:
+    """The fund's sums per fiscal year, month, line and transfer: from ``fl_sums`` for
+    everything recorded (:mod:`projections.sums`), from ``fl_postings`` as of a time."""
+    select = "SELECT fiscal_year, month, line, is_transfer, sum(amount_fen) FROM "
+    if as_of is None:
+        return db.query(select + "fl_sums WHERE fund = %s GROUP BY 1, 2, 3, 4", (fund,))
+    return db.query(
+        select + "fl_postings WHERE fund = %s AND recorded_at <= %s GROUP BY 1, 2, 3, 4",
+        (fund, as_of),
+    )
 
 
 def _calendar(start: tuple[int, int], end: tuple[int, int]) -> list[tuple[int, int]]:

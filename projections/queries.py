@@ -1,6 +1,8 @@
 """Reading the statement read model: by view (restated, as closed) and "as of" a time.
 
 The value date decides the fiscal year and month; the recorded time decides what was known.
+The restated statement of everything recorded is summed from ``fl_sums``
+(:mod:`projections.sums`); a statement as of a time or as closed from ``fl_postings``.
 ``as_closed`` shows a year as it stood when its final accounts were approved (everything
 recorded up to the close); ``restated`` (the default) includes every restatement since.
 """
@@ -16,6 +18,15 @@ from projections.statement import Statement
 
 View = Literal["restated", "as_closed"]
 FAR_FUTURE = "9999-12-31T23:59:59.999999+00:00"
+
+_STATEMENT = (
+    "SELECT CASE WHEN fiscal_year < %s THEN 1 ELSE 0 END, line, sub_line, level, "
+    "is_transfer, restatement, sum(amount_fen) FROM "
+)
+_GROUP = " GROUP BY 1, 2, 3, 4, 5, 6"
+"""A statement's sums, from ``fl_sums`` (everything recorded, restated) or ``fl_postings``
+(as of a time, as closed): the same columns, an absent sub-line or level ``''`` in the sums
+and NULL in the postings, which :func:`_keys` reads alike."""
 
 
 def registration(db: ProjectionDB, fund: str, as_of: str | None = None) -> tuple[int, int]:
@@ -37,9 +48,17 @@ def registration(db: ProjectionDB, fund: str, as_of: str | None = None) -> tuple
 
 
 def read_statement(
-    db: ProjectionDB, fund: str, year: int, *, view: View = "restated", as_of: str | None = None
+    db: ProjectionDB,
+    fund: str,
+    year: int,
+    *,
+    view: View = "restated",
+    as_of: str | None = None,
+    from_postings: bool = False,
 ) -> Statement:
-    """The statement of ``fund`` for ``year`` from the read model."""
+    """The statement of ``fund`` for ``year`` from the read model: the restated view of
+    everything recorded from ``fl_sums`` unless ``from_postings`` (the audit compares the
+    postings themselves with a replay, and the sums with the postings)."""
     cutoff = as_of or FAR_FUTURE
     first_year, opening_fen = registration(db, fund, as_of)
     if year < first_year:
@@ -56,13 +75,17 @@ def read_statement(
             )
         cutoff = closed_at
     statement = Statement(fund=fund, year=year, view=view, as_of=as_of, closed_at=closed_at)
-    rows = db.query(
-        "SELECT CASE WHEN fiscal_year < %s THEN 1 ELSE 0 END, line, sub_line, level, "
-        "is_transfer, restatement, sum(amount_fen) "
-        "FROM fl_postings WHERE fund = %s AND fiscal_year <= %s AND recorded_at <= %s "
-        "GROUP BY 1, 2, 3, 4, 5, 6",
-        (year, fund, year, cutoff),
-    )
+    if view == "restated" and as_of is None and not from_postings:
+        rows = db.query(
+            _STATEMENT + "fl_sums WHERE fund = %s AND fiscal_year <= %s" + _GROUP,
+            (year, fund, year),
+        )
+    else:
+        rows = db.query(
+            _STATEMENT + "fl_postings WHERE fund = %s AND fiscal_year <= %s "
+            "AND recorded_at <= %s" + _GROUP,
+            (year, fund, year, cutoff),
+        )
     balance_before = opening_fen
     for earlier, line_text, sub_line, level, is_transfer, restatement, total in rows:
         amount = int(total)

@@ -1,9 +1,10 @@
 """The ratios report (docs/domain.md §3): one row per fund for a year, with its warnings.
 
-Read from the statement read model (``fl_postings`` grouped by fund, fiscal year and month),
-never from a fold of the events. Each row gives the full year's figures and ratios; while the
-year is not complete, also those of the trailing 12 months ending at the fund's latest month
-with postings, on which its warnings are computed (:func:`warning_basis`).
+Read from the statement read model grouped by fund, fiscal year and month (``fl_sums``, or
+``fl_postings`` as of a time), never from a fold of the events. Each row gives the full
+year's figures and ratios; while the year is not complete, also those of the trailing 12
+months ending at the fund's latest month with postings, on which its warnings are computed
+(:func:`warning_basis`).
 """
 
 from __future__ import annotations
@@ -166,18 +167,21 @@ def year_complete(year: int, *, today: date, closed: bool) -> bool:
 
 
 _FUNDS = "SELECT fund, first_year, opening_balance_fen FROM fl_funds WHERE recorded_at <= %s"
-_POSTINGS = (
+_MOVEMENTS = (
     "SELECT fund, CASE WHEN fiscal_year < %s THEN 0 ELSE fiscal_year END, "
     "CASE WHEN fiscal_year < %s THEN 0 ELSE month END, line, is_transfer, sum(amount_fen) "
-    "FROM fl_postings WHERE fiscal_year <= %s AND recorded_at <= %s"
 )
+_POSTINGS = _MOVEMENTS + "FROM fl_postings WHERE fiscal_year <= %s AND recorded_at <= %s"
+_SUMS = _MOVEMENTS + "FROM fl_sums WHERE fiscal_year <= %s"
 _GROUP = " GROUP BY 1, 2, 3, 4, 5"
 _QUERIES = {
-    "all": (_FUNDS, _POSTINGS + _GROUP),
-    "province": (_FUNDS + " AND province = %s", _POSTINGS + " AND province = %s" + _GROUP),
-    "fund": (_FUNDS + " AND fund = %s", _POSTINGS + " AND fund = %s" + _GROUP),
+    (kind, source): (_FUNDS + on, movements + on + _GROUP)
+    for kind, on in (("all", ""), ("province", " AND province = %s"), ("fund", " AND fund = %s"))
+    for source, movements in (("postings", _POSTINGS), ("sums", _SUMS))
 }
-"""Constant SQL per filter, so that one fund's query uses the (fund, fiscal_year) index."""
+"""Constant SQL per filter, so that one fund's query uses the (fund, fiscal_year) index; the
+sums (:mod:`projections.sums`) answer what everything recorded says, the postings what was
+recorded up to a time."""
 
 
 def load_histories(
@@ -197,7 +201,7 @@ def load_histories(
         kind, extra = "province", (province_of(check_region(region)),)
     else:
         kind, extra = "all", ()
-    funds_sql, postings_sql = _QUERIES[kind]
+    funds_sql, postings_sql = _QUERIES[kind, "postings" if as_of else "sums"]
     histories: dict[str, FundHistory] = {}
     for name, first_year, opening in db.query(funds_sql, (cutoff, *extra)):
         region_of_fund = FundId.parse(name).region
@@ -209,7 +213,8 @@ def load_histories(
     ):
         if name in histories:
             histories[name].closed = True
-    rows = db.query(postings_sql, (year - 1, year - 1, year, cutoff, *extra))
+    cut = (cutoff,) if as_of else ()
+    rows = db.query(postings_sql, (year - 1, year - 1, year, *cut, *extra))
     for name, fiscal_year, month, line, is_transfer, total in rows:
         if name in histories:
             histories[name].add(int(fiscal_year), int(month), line, int(total), bool(is_transfer))

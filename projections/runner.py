@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from domain.regions import PROVINCES
+from projections import sums
 from projections.db import ProjectionDB
 from projections.decode import RawNotification, StoredNotification, decode
 from projections.extras import Insert, registered
@@ -160,7 +161,8 @@ class Projector:
         return inserts
 
     def _ensure_marks(self) -> None:
-        """Create ``fl_applied`` on a store initialised before it existed (once per projector)."""
+        """Create ``fl_applied`` and ``fl_sums`` on a store initialised before they existed
+        (once per projector)."""
         if self._marks_ready:
             return
         with self.db.transaction():
@@ -173,6 +175,7 @@ class Projector:
                         "SELECT province, position FROM fl_tracking WHERE province = %s",
                         (province,),
                     )
+        sums.ensure(self.db)  # a store initialised before fl_sums existed
         self._marks_ready = True
 
     def _apply(self, province: str, batch: list[RawNotification], old: int, new: int) -> bool:
@@ -198,6 +201,7 @@ class Projector:
             )
             for (table, columns), values in by_table.items():
                 self.db.insert_many(table, columns, values)
+            sums.add(self.db, by_table.get(("fl_postings", POSTING_COLUMNS), []))
         return True
 
     def _forget(self, province: str, old: int, new: int, funds: Sequence[tuple[Any, ...]]) -> None:
@@ -219,6 +223,7 @@ class Projector:
             )
         for row in funds:
             self.db.execute("DELETE FROM fl_funds WHERE aggregate_id = %s", (row[0],))
+        sums.recompute(self.db, province)  # from the postings left; the batch adds its own
 
     def _load_funds(self) -> None:
         for aggregate_hex, fund in self.db.query("SELECT aggregate_id, fund FROM fl_funds"):

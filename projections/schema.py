@@ -7,6 +7,7 @@ they compare as strings the same way on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from domain.regions import PROVINCES
+from projections import sums
 from projections.db import ProjectionDB
 
 POSTING_COLUMNS = (
@@ -69,9 +70,14 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS fl_postings_province_year ON fl_postings (province, fiscal_year)",
 )
 
-INDEX_NAMES = ("fl_postings_fund_year", "fl_enrolment_fund_year", "fl_postings_province_year")
+INDEX_NAMES = (
+    "fl_postings_fund_year",
+    "fl_enrolment_fund_year",
+    "fl_postings_province_year",
+    *sums.INDEX_NAMES,
+)
 
-DATA_TABLES = ("fl_postings", "fl_funds", "fl_closes", "fl_enrolment")
+DATA_TABLES = ("fl_postings", "fl_funds", "fl_closes", "fl_enrolment", sums.TABLE)
 
 BY_FUND_TABLES = ("fl_closes", "fl_enrolment")
 """Tables whose rows name a fund but not its province (scoped through ``fl_funds``)."""
@@ -82,7 +88,8 @@ def create_tables(db: ProjectionDB) -> None:
 
     ``fl_applied`` keeps, per province, the highest position ever applied: when the tracking
     position was moved back below it, the projector removes the rows of the events it applies
-    again before inserting them (:meth:`projections.runner.Projector._apply`)."""
+    again before inserting them (:meth:`projections.runner.Projector._apply`). ``fl_sums`` is
+    created last, filled from the postings already projected (:func:`projections.sums.ensure`)."""
     with db.transaction():
         for name, columns in TABLES.items():
             db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
@@ -96,6 +103,7 @@ def create_tables(db: ProjectionDB) -> None:
                         f"INSERT INTO {table} (province, {column}) VALUES (%s, 0)",  # noqa: S608
                         (province,),
                     )
+    sums.ensure(db)
 
 
 def tables_exist(db: ProjectionDB) -> bool:

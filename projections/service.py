@@ -87,6 +87,7 @@ class ReadModels:
         as_of: str | None = None,
         policy: Policy | None = None,
         today: date | None = None,
+        from_postings: bool = False,
     ) -> Statement:
         """A fund's statement, after applying every event recorded so far, with its warnings.
 
@@ -95,11 +96,14 @@ class ReadModels:
         (:func:`statement_warnings`): a complete year is judged on its own figures, an
         incomplete one on the trailing 12 months, never on the year to date alone. "Complete"
         is judged on ``today``, or, for an ``as_of`` statement, on the day of ``as_of`` in
-        China Standard Time (the funds' fiscal calendar).
+        China Standard Time (the funds' fiscal calendar). ``from_postings``: summed from
+        ``fl_postings`` even where ``fl_sums`` answers (:func:`read_statement`).
         """
         self.catch_up(provinces=(fund.province,))
         db = self.for_province(fund.province).db
-        statement = read_statement(db, str(fund), year, view=view, as_of=as_of)
+        statement = read_statement(
+            db, str(fund), year, view=view, as_of=as_of, from_postings=from_postings
+        )
         policy = policy or load_policy(fund.province)
         statement.accumulated_balance_denominator = policy.accumulated_balance_denominator
         if today is None:

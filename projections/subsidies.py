@@ -5,7 +5,7 @@ year's government subsidy per person (the policy's standard) × the level's shar
 share by the province's tier, the rest split between province, city and county by provincial
 rule. The fund's total is split between the levels exactly, to the fen, by the largest-remainder
 method. **Received** = the standard subsidy postings of each level for the year
-(``fl_postings``; earmarked 专项 subsidies are shown apart, they are not part of the per-person
+(``fl_sums``; earmarked 专项 subsidies are shown apart, they are not part of the per-person
 standard). **Outstanding** = due − received: what a level still owes (negative: paid ahead).
 """
 
@@ -148,7 +148,7 @@ def read_received(
     """Subsidy received per fund and level in ``year``: (standard, earmarked) in fen."""
     rows = db.query(
         "SELECT fund, level, CASE WHEN sub_line = 'earmarked' THEN 1 ELSE 0 END, "
-        "sum(amount_fen) FROM fl_postings "
+        "sum(amount_fen) FROM fl_sums "
         "WHERE line = 'subsidy' AND fiscal_year = %s AND (CAST(%s AS TEXT) IS NULL OR fund = %s) "
         "GROUP BY 1, 2, 3",
         (year, fund, fund),
