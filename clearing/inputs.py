@@ -47,12 +47,11 @@ def draw_prefix(year: int) -> str:
     return f"DRAW-{year}-"
 
 
-def build_inputs(
-    read_models: ReadModels, province: str, year: int, policy: ClearingPolicy
-) -> ProvinceInput:
-    """Every figure the allocation of ``province`` for ``year`` depends on."""
-    read_models.catch_up(provinces=(province,))  # this province's read models only
-    db = ProvinceBooks.read(
+def read_books(read_models: ReadModels, province: str, year: int) -> ProvinceBooks:
+    """The province's books of the year with every sum the allocation and the levies read,
+    after catching up this province's read models only."""
+    read_models.catch_up(provinces=(province,))
+    return ProvinceBooks.read(
         read_models.for_province(province).db,
         province,
         year,
@@ -61,6 +60,18 @@ def build_inputs(
             (Line.TO_LOWER, draw_prefix(year), year),
         ),
     )
+
+
+def build_inputs(
+    read_models: ReadModels,
+    province: str,
+    year: int,
+    policy: ClearingPolicy,
+    books: ProvinceBooks | None = None,
+) -> ProvinceInput:
+    """Every figure the allocation of ``province`` for ``year`` depends on, from ``books``
+    when given (:func:`read_books`, read once for a page that shows several answers)."""
+    db = read_books(read_models, province, year) if books is None else books
     levies = compute_levies(db, province, year, policy)
     pools: list[PoolInput] = []
     for fund in registered_funds(db, province, POOL_SCHEMES):

@@ -15,12 +15,14 @@ from typing import Any, Literal
 
 from domain.errors import InvalidInput
 from domain.funds import FundId, Scheme
-from domain.lines import ALL_INCOME, Line
+from domain.lines import ALL_INCOME, INTER_LEVEL_EXPENSE, INTER_LEVEL_INCOME, Line
 from projections.db import ProjectionDB, Row
 from projections.queries import read_statement
+from projections.schema import INTER_LEVEL_CONDITION
 from projections.statement import Statement
 
 POOL_SCHEMES = (Scheme.RESIDENT, Scheme.URBAN_RESIDENT, Scheme.NCMS)
+INTER_LEVEL = frozenset(INTER_LEVEL_INCOME + INTER_LEVEL_EXPENSE)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ def _on_references(line: Line, prefix: str, year: int | None) -> tuple[str, list
     """The condition on a line's postings whose references begin with ``prefix`` (of the
     fiscal ``year`` when given), with its parameters."""
     on = " AND line = %s AND reference LIKE %s"
+    if line in INTER_LEVEL:  # a few rows, in a partial index of their own
+        on += " AND " + INTER_LEVEL_CONDITION
     params: list[object] = [line.value, prefix + "%"]
     if year is not None:
         on += " AND fiscal_year = %s"

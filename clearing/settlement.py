@@ -25,6 +25,7 @@ from eventsourcing.persistence import IntegrityError
 from clearing.allocation import allocate
 from clearing.inputs import build_inputs, draw_prefix, inputs_hash
 from clearing.policy import ClearingPolicy, PolicyChoice, choose_policy, load_policy
+from clearing.queries import ProvinceBooks
 from clearing.report import SettlementView, result_document
 from domain.authored import author_named
 from domain.authorship import Author
@@ -58,19 +59,28 @@ class WhatIf:
 
 
 def compute(
-    read_models: ReadModels, province: str, year: int, policy: ClearingPolicy
+    read_models: ReadModels,
+    province: str,
+    year: int,
+    policy: ClearingPolicy,
+    books: ProvinceBooks | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The inputs' hash and the allocation's result (writes nothing)."""
-    inputs = build_inputs(read_models, province, year, policy)
+    """The inputs' hash and the allocation's result (writes nothing), from ``books`` when
+    given (:func:`~clearing.inputs.read_books`)."""
+    inputs = build_inputs(read_models, province, year, policy, books)
     return inputs_hash(inputs, policy), result_document(allocate(inputs, policy))
 
 
 def dry_run(
-    app: ClearingApp, province: str, year: int, policy_path: PolicyChoice = None
+    app: ClearingApp,
+    province: str,
+    year: int,
+    policy_path: PolicyChoice = None,
+    books: ProvinceBooks | None = None,
 ) -> SettlementView:
     """The draft as it would be recorded now, recording nothing."""
     policy = choose_policy(province, year, policy_path)
-    digest, result = compute(app.read_models, province, year, policy)
+    digest, result = compute(app.read_models, province, year, policy, books)
     return _view(province, year, policy, digest, result)
 
 

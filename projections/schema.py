@@ -6,6 +6,7 @@ they compare as strings the same way on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+from domain.lines import INTER_LEVEL_EXPENSE, INTER_LEVEL_INCOME
 from domain.regions import PROVINCES
 from projections import sums
 from projections.db import ProjectionDB
@@ -63,17 +64,28 @@ TABLES = {
     ),
 }
 
+INTER_LEVEL_CONDITION = (
+    "line IN (" + ", ".join(f"'{x.value}'" for x in INTER_LEVEL_INCOME + INTER_LEVEL_EXPENSE) + ")"
+)
+"""The postings between levels (remittances, levies, draws): a few rows among millions, which
+the clearing house sums by reference prefix. A query that also states this condition, word for
+word, may use the partial index ``fl_postings_inter_level`` (SQLite needs the same term)."""
+
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS fl_postings_fund_year ON fl_postings (fund, fiscal_year)",
     "CREATE INDEX IF NOT EXISTS fl_enrolment_fund_year ON fl_enrolment (fund, year)",
     # The clearing house reads a province's year at once (clearing.queries.ProvinceBooks).
     "CREATE INDEX IF NOT EXISTS fl_postings_province_year ON fl_postings (province, fiscal_year)",
+    # The levies and draws found by reference prefix (clearing.queries._on_references).
+    "CREATE INDEX IF NOT EXISTS fl_postings_inter_level ON fl_postings (line, fund) "
+    f"WHERE {INTER_LEVEL_CONDITION}",
 )
 
 INDEX_NAMES = (
     "fl_postings_fund_year",
     "fl_enrolment_fund_year",
     "fl_postings_province_year",
+    "fl_postings_inter_level",
     *sums.INDEX_NAMES,
 )
 

@@ -32,6 +32,7 @@ from eventsourcing.application import AggregateNotFoundError
 from api.bootstrap import App
 from clearing.pool_inputs import check_province
 from domain.access import EVERY_PROVINCE, Action, Principal, authorize
+from domain.anchors import province_anchors
 from domain.authorship import Author
 from domain.errors import FundNotRegistered, InvalidInput
 from domain.funds import FundId
@@ -196,7 +197,8 @@ def anchors(app: App, who: Principal, province: str) -> list[dict[str, Any]]:
     """Every seal and checkpoint recorded in a province, oldest first."""
     check_province(province)
     authorize(who, Action.READ_HISTORY, province)
-    return [anchor_json(a) for a in recorded_anchors(app.ledger, province)]
+    ledger = app.ledger.province(province)
+    return [anchor_json(a) for a in province_anchors(ledger, province)]
 
 
 def keys(app: App, who: Principal) -> list[dict[str, str]]:
@@ -242,7 +244,10 @@ def replay(
     app.read_models.catch_up(provinces=(fund.province,))
     try:
         projected: dict[str, Any] | None = app.read_models.statement(
-            fund, year, as_of=cutoff
+            fund,
+            year,
+            as_of=cutoff,
+            from_postings=True,  # the postings, as audit verify
         ).to_json()
     except FundNotRegistered:  # the read models knew no such fund at that time
         projected = None

@@ -20,6 +20,7 @@ from clearing import settlement as engine
 from clearing.owed import Owed, owed_amounts
 from clearing.policy import ClearingPolicy, PolicyChoice, load_policy, parse_policy
 from clearing.pool_inputs import check_province
+from clearing.queries import ProvinceBooks
 from clearing.report import SettlementView
 from domain.access import Action, Principal, authorize
 from domain.errors import InvalidInput
@@ -79,12 +80,17 @@ def _clear(who: Principal, key: SettlementKey) -> None:
 
 
 def dry_run(
-    app: App, who: Principal, key: SettlementKey, policy: PolicyChoice = None
+    app: App,
+    who: Principal,
+    key: SettlementKey,
+    policy: PolicyChoice = None,
+    books: ProvinceBooks | None = None,
 ) -> SettlementView:
-    """The draft as it would be recorded now; nothing is recorded."""
+    """The draft as it would be recorded now; nothing is recorded. ``books``: the province's
+    books already read for the page (:func:`api.usecases.yearend.province_books`)."""
     _clear(who, key)
     app.read_models.catch_up(provinces=(key.province,))
-    return engine.dry_run(app, key.province, key.year, policy)
+    return engine.dry_run(app, key.province, key.year, policy, books)
 
 
 def what_if(

@@ -14,6 +14,7 @@ from importlib import resources
 from api.bootstrap import App
 from api.usecases.scope import province_scope
 from api.usecases.settlements import SettlementKey
+from clearing.inputs import read_books
 from clearing.levy import compute_levies, levy_reference
 from clearing.policy import choose_policy
 from clearing.queries import ProvinceBooks, county_plans, latest_assessment, reference_total
@@ -60,17 +61,29 @@ class YearEndInputs:
     pools: list[PoolInputs]
 
 
-def pool_inputs(app: App, who: Principal, key: SettlementKey) -> YearEndInputs:
-    """Each pool's levy due and posted, grade and county plans, for the pools the caller sees."""
+def province_books(app: App, who: Principal, key: SettlementKey) -> ProvinceBooks:
+    """The province's books of the year, read once for a page that shows both the inputs
+    and the allocation (:func:`pool_inputs`, :func:`api.usecases.settlements.dry_run`)."""
+    province_scope(who, key.province)
+    return read_books(app.read_models, key.province, key.year)
+
+
+def pool_inputs(
+    app: App, who: Principal, key: SettlementKey, books: ProvinceBooks | None = None
+) -> YearEndInputs:
+    """Each pool's levy due and posted, grade and county plans, for the pools the caller sees
+    (from ``books`` when given: :func:`province_books`)."""
     scope = province_scope(who, key.province)
     app.read_models.catch_up(provinces=(key.province,))
     # The province's figures in a few set-based queries, not several per pool.
-    db = ProvinceBooks.read(
-        app.read_models.for_province(key.province).db,
-        key.province,
-        key.year,
-        references_wanted=((Line.TO_UPPER, levy_reference(key.year), None),),
-    )
+    db = books
+    if db is None:
+        db = ProvinceBooks.read(
+            app.read_models.for_province(key.province).db,
+            key.province,
+            key.year,
+            references_wanted=((Line.TO_UPPER, levy_reference(key.year), None),),
+        )
     plan = compute_levies(db, key.province, key.year, choose_policy(key.province, key.year))
     rows = []
     for levy in plan.levies:

@@ -136,7 +136,8 @@ def _context(
         recorded = None
     status = recorded.status if recorded else "none"
     clears = may(who, Action.CLEAR, key.province)
-    allocation = recorded or (settlements.dry_run(app, who, key) if clears else None)
+    books = yearend.province_books(app, who, key)  # read once: the dry run and the inputs
+    allocation = recorded or (settlements.dry_run(app, who, key, books=books) if clears else None)
     owed = settlements.owed(app, who, key) if status == "posted" else []
     drafters = yearend.drafters(app, who, key)
     return {
@@ -148,7 +149,7 @@ def _context(
         "status": status,
         "pools": allocation_rows(allocation) if allocation else [],
         "totals": totals(allocation) if allocation else {},
-        "inputs": yearend.pool_inputs(app, who, key),
+        "inputs": yearend.pool_inputs(app, who, key, books),
         "owed": owed,
         "policy_text": policy_text or yearend.shipped_policy_text(key.province),
         "may_clear": clears,
