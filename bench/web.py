@@ -8,8 +8,7 @@ and its JSON route are requested in turn by one client, and their latencies comp
 - ``GET /funds/resident:140100?year=2025`` against
   ``GET /v1/funds/resident:140100/statement?year=2025``;
 - ``GET /yearend?province=140000&year=2025`` against ``POST /v1/settlements/dry-run``;
-- ``GET /auditor?province=140000`` (the seals; the API has no route listing them yet, so
-  the page is timed alone).
+- ``GET /auditor?province=140000`` (the seals) against ``GET /v1/audit/anchors?province=140000``.
 
 The goal (issue 11): every page under 300 ms at p95. The pages are read as a signed-in
 provincial officer (the role that sees the most). ``/auditor/verify`` replays every event of
@@ -116,8 +115,8 @@ def pairs() -> list[Pair]:
         Pair(
             "auditor",
             f"/auditor?province={PROVINCE}",
-            None,
-            "(none)",
+            lambda c: c.get(f"/v1/audit/anchors?province={PROVINCE}"),
+            f"GET /v1/audit/anchors?province={PROVINCE}",
         ),
     ]
 

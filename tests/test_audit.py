@@ -86,6 +86,37 @@ def test_audit_verify_passes_then_finds_a_changed_projection_row(real_url: str) 
     assert all(row.endswith(",0") for row in rows)
 
 
+def test_audit_verify_finds_a_changed_removed_or_added_sum(real_url: str) -> None:
+    """The sums the pages read (fl_sums) are checked against the postings, row by row."""
+    populate(real_url)
+    runner = CliRunner()
+    execute(real_url, "UPDATE fl_sums SET amount_fen = amount_fen + 1 WHERE line = 'subsidy'")
+    execute(real_url, "DELETE FROM fl_sums WHERE line = 'benefit'")
+    execute(
+        real_url,
+        "INSERT INTO fl_sums VALUES ('140000', 'resident:140100', 2023, 1, 'interest', '', '', "
+        "'', 0, 0, 99, 1)",
+    )
+    bad = runner.invoke(cli, ["audit", "verify", "--db", real_url])
+    assert bad.exit_code == 1
+    for line in (
+        "resident:140100 2024-06 subsidy.standard@central: 5000.01 over 1 posting(s) in fl_sums "
+        "but 5000.00 over 1 posting(s) in fl_postings",
+        "resident:140100 2025-01 benefit.inpatient: no sum in fl_sums but 300.00 over 1 "
+        "posting(s) in fl_postings",
+        "resident:140100 2023-01 interest: 0.99 over 1 posting(s) in fl_sums but no sum in "
+        "fl_postings",
+        "3 finding(s)",
+    ):
+        assert line in bad.output
+    narrowed = runner.invoke(
+        cli, ["audit", "verify", "--year", "2025", "--format", "json", "--db", real_url]
+    )
+    assert [f["check"] for f in json.loads(narrowed.stdout)["findings"]] == ["sums"]
+    assert runner.invoke(cli, ["projections", "rebuild", "--db", real_url]).exit_code == 0
+    assert runner.invoke(cli, ["audit", "verify", "--db", real_url]).exit_code == 0
+
+
 def test_audit_verify_finds_a_changed_event(real_url: str) -> None:
     populate(real_url)
     execute(
