@@ -29,7 +29,7 @@ from clearing.inputs import build_inputs, inputs_hash
 from clearing.owed import settlement_receivables
 from clearing.policy import ClearingPolicy
 from clearing.report import result_document
-from clearing.settlement import find_settlement
+from clearing.settlement import draw_postings, find_settlement
 from domain.ledger_service import Ledger
 from domain.settlement import Settlement, settlement_id
 from projections.audit import MAX_FUNDS, Finding
@@ -98,6 +98,8 @@ def check_settlement(
             + f" (report digest {_digest(settlement.result)}, re-run {_digest(result)})"
         )
     if settlement.status == "posted":
+        for detail in posted_differences(ledger, settlement):
+            add(detail)
         db = read_models.for_province(province).db
         recorded = {
             (r.fund, r.reference): r.owed_fen
@@ -114,6 +116,27 @@ def check_settlement(
                     f"{expected} fen on re-run",
                     "receivable",
                 )
+    return found
+
+
+def posted_differences(ledger: Ledger, settlement: Settlement) -> list[str]:
+    """What the ``Posted`` event records against the approved result: the draws' total and
+    references."""
+    app = ledger.province(settlement.province)
+    posted: Any = None
+    for stored in app.recorder.select_events(settlement.id):
+        event: Any = app.mapper.to_domain_event(stored)
+        if isinstance(event, Settlement.Posted):
+            posted = event
+    if posted is None:
+        return ["it is posted but has no Posted event"]
+    found: list[str] = []
+    total = settlement.result["adjustment_fund"]["draws_total_fen"]
+    if posted.draws_total_fen != total:
+        found.append(f"it posted draws of {posted.draws_total_fen} fen, its result {total} fen")
+    references = [p.reference for p in draw_postings(settlement)]
+    if list(posted.draw_references) != references:
+        found.append(f"it posted the draws {posted.draw_references}, its result {references}")
     return found
 
 

@@ -149,6 +149,15 @@ def test_an_edited_inputs_hash_of_a_posted_settlement_is_found(url: str) -> None
     assert "it records sha256:000" in details(url)[0]
 
 
+def test_an_edited_posted_event_is_found_against_the_result(url: str) -> None:
+    def other_total(state: dict[str, Any]) -> None:
+        state["draws_total_fen"] += 1
+
+    edit_event(url, settlement_id(PROVINCE, 2024), 3, other_total)
+    assert verify(url) == [("settlement", SETTLEMENT, 3)]
+    assert details(url) == ["it posted draws of 36000001 fen, its result 36000000 fen"]
+
+
 def test_a_receivable_the_recorded_result_makes_owed_is_found(url: str) -> None:
     """A residual slipped into the recorded result makes the government owe it: found twice,
     as a figure the re-run does not give and as a receivable it does not make."""
