@@ -241,10 +241,14 @@ def _replayed_audit(
     An edited events file can name a fund the replay never opened (an edited topic): the
     archive is then reported as not replaying, not answered with a traceback.
     """
+    from api.usecases.audit import with_settlements
     from projections.audit import audit
 
     try:
-        return audit(app.ledger, app.read_models, provinces=[province], trusted_keys=trusted_keys)
+        report = audit(app.ledger, app.read_models, provinces=[province], trusted_keys=trusted_keys)
+        return with_settlements(
+            app.ledger, app.read_models, report, provinces=[province], fund=None, year=None
+        )
     except (KeyError, ValueError, TypeError, AttributeError) as error:
         add(f"events.jsonl does not replay ({type(error).__name__}: {error})")
         return AuditReport(0, events, 0, ())

@@ -210,6 +210,9 @@ def audit(
                     anchor, chains, trusted_keys or {}, totals_of=totals, only=heads
                 )
             )
+    from projections.audit_checks import extra_findings  # checks kept in their own modules
+
+    findings.extend(extra_findings(ledger, read_models, chosen, fund, year))
     return AuditReport(len(funds), events, statements, tuple(findings), anchors)
 
 

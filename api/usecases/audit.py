@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,14 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 
 from api.bootstrap import App
+from clearing.audit_checks import settlement_findings
 from clearing.pool_inputs import check_province
 from domain.access import EVERY_PROVINCE, Action, Principal, authorize
 from domain.anchors import province_anchors
 from domain.authorship import Author
 from domain.errors import FundNotRegistered, InvalidInput
 from domain.funds import FundId
+from domain.ledger_service import Ledger
 from domain.regions import province_of
 from domain.seal import Anchor, Checkpoint, Seal, anchor_digest, checkpoint_id, seal_id
 from domain.seal_keys import Signer, public_pem, signer_from_env
@@ -48,6 +51,7 @@ from projections.audit import (
     year_totals,
 )
 from projections.decode import utc_text
+from projections.service import ReadModels
 from projections.statement import fold_statement
 
 CHECKPOINT_EVERY = 10_000
@@ -73,7 +77,7 @@ def verify(
     if trusted_keys is None:
         signer = signer_from_env(os.environ)
         trusted_keys = {} if signer is None else {signer.key_id: signer.public_key}
-    return audit(
+    report = audit(
         app.ledger,
         app.read_models,
         provinces=provinces,
@@ -82,6 +86,28 @@ def verify(
         trusted_keys=trusted_keys,
         progress=progress,
     )
+    return with_settlements(
+        app.ledger, app.read_models, report, provinces=provinces, fund=fund, year=year
+    )
+
+
+def with_settlements(
+    ledger: Ledger,
+    read_models: ReadModels,
+    report: AuditReport,
+    *,
+    provinces: list[str] | None,
+    fund: FundId | None,
+    year: int | None,
+) -> AuditReport:
+    """The report with the settlements' re-run added (:mod:`clearing.audit_checks`): every
+    settlement of the provinces checked (all with events), unless one fund is asked for."""
+    if fund is not None:
+        return report
+    known = sorted({s.province for s in read_models.status() if s.head})
+    chosen = [p for p in known if provinces is None or p in provinces]
+    found = settlement_findings(ledger, read_models, chosen, year)
+    return replace(report, findings=(*report.findings, *found))
 
 
 def _provinces(who: Principal, province: str | None, fund: FundId | None) -> list[str] | None:
