@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from domain.audit import ChainLink
+from domain.audit import ChainLink, paused_gc
 from domain.errors import FundNotRegistered
 from domain.fund import Fund, mirror_reference
 from domain.funds import FundId
@@ -143,6 +143,28 @@ def audit(
     keys an anchor must be signed with (none: signatures are checked only when their key is
     trusted). ``progress(done, total)`` is called after each fund.
     """
+    with paused_gc():  # the walk and the replays hold an object per event (domain.audit)
+        return _audit(
+            ledger,
+            read_models,
+            provinces=provinces,
+            fund=fund,
+            year=year,
+            trusted_keys=trusted_keys,
+            progress=progress,
+        )
+
+
+def _audit(
+    ledger: Ledger,
+    read_models: ReadModels,
+    *,
+    provinces: list[str] | None,
+    fund: FundId | None,
+    year: int | None,
+    trusted_keys: Mapping[str, bytes] | None,
+    progress: Callable[[int, int], None] | None,
+) -> AuditReport:
     read_models.catch_up()
     known = sorted({s.province for s in read_models.status() if s.head})
     chosen = [p for p in known if provinces is None or p in provinces]
