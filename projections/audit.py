@@ -427,11 +427,19 @@ def year_totals(fund: str, year: int, events: Sequence[object]) -> dict[str, int
     }
 
 
-def chain_heads(ledger: Ledger, province: str, year: int | None) -> list[Head]:
-    """Every fund's chain head in the province (with its year's totals for a seal)."""
+def chain_heads(
+    ledger: Ledger,
+    province: str,
+    year: int | None,
+    chains: Mapping[str, Sequence[ChainLink]] | None = None,
+) -> list[Head]:
+    """Every fund's chain head in the province (with its year's totals for a seal);
+    ``chains``: the province's chains when already walked (:func:`province_chains`)."""
+    if chains is None:
+        chains = province_chains(ledger, province)
     heads: list[Head] = []
     for each in province_funds(ledger, province):
-        links = _links(ledger, each)
+        links = chains.get(str(each))
         if not links:
             continue
         last = links[-1]
@@ -444,6 +452,12 @@ def chain_heads(ledger: Ledger, province: str, year: int | None) -> list[Head]:
             totals = year_totals(str(each), year, events)
         heads.append(Head(str(each), last.version, stored, totals))
     return heads
+
+
+def province_chains(ledger: Ledger, province: str) -> dict[str, list[ChainLink]]:
+    """The chain of every fund opened in the province (:func:`province_funds`), walked in one
+    read; a fund with no event left is absent."""
+    return ledger.chains(province, province_funds(ledger, province))
 
 
 def province_funds(ledger: Ledger, province: str) -> list[FundId]:
