@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import StoredEvent
 
+from domain.audit import ChainLink, paused_gc
 from domain.chain import canonical_bytes
 from domain.errors import InvalidInput
 from domain.fund import Fund
@@ -43,7 +44,14 @@ from domain.seal import key_id_of
 from domain.seal_keys import Signer
 from domain.settlement import settlement_id
 from domain.vouchers import Voucher
-from projections.audit import AuditReport, Finding, chain_heads, province_funds, recorded_anchors
+from projections.audit import (
+    AuditReport,
+    Finding,
+    chain_heads,
+    province_chains,
+    province_funds,
+    recorded_anchors,
+)
 from projections.decode import utc_text
 from projections.statement import fold_statement
 
@@ -74,11 +82,19 @@ def _event_line(stored: StoredEvent) -> bytes:
     )
 
 
-def statement_documents(ledger: Ledger, province: str, year: int) -> dict[str, bytes]:
-    """Each fund's statement of ``year`` from its raw events, in canonical JSON."""
+def statement_documents(
+    ledger: Ledger,
+    province: str,
+    year: int,
+    chains: Mapping[str, Sequence[ChainLink]] | None = None,
+) -> dict[str, bytes]:
+    """Each fund's statement of ``year`` from its raw events, in canonical JSON (``chains``:
+    the province's chains when already walked)."""
+    if chains is None:
+        chains = province_chains(ledger, province)
     documents: dict[str, bytes] = {}
     for fund in province_funds(ledger, province):
-        events = [link.event for link in ledger.chain(fund) if link.event is not None]
+        events = [link.event for link in chains.get(str(fund), ()) if link.event is not None]
         documents[str(fund)] = canonical_bytes(fold_statement(str(fund), year, events).to_json())
     return documents
 
@@ -102,27 +118,35 @@ def write_archive(
     ledger: Ledger, province: str, year: int, output: Path, signer: Signer | None
 ) -> dict[str, Any]:
     """Write the archive of a province's year; answers its manifest."""
+    with paused_gc():  # the chains hold an object per event (domain.audit)
+        return _write_archive(ledger, province, year, output, signer)
+
+
+def _write_archive(
+    ledger: Ledger, province: str, year: int, output: Path, signer: Signer | None
+) -> dict[str, Any]:
     files: dict[str, bytes] = {}
     stored = _all_events(ledger, province)
     files["events.jsonl"] = b"".join(_event_line(s) + b"\n" for s in stored)
     app = ledger.province(province)
+    chains = province_chains(ledger, province)  # walked once for every file below
     vouchers: list[bytes] = []
     for fund in province_funds(ledger, province):
         references = [
             link.event.reference
-            for link in ledger.chain(fund)
+            for link in chains.get(str(fund), ())
             if isinstance(link.event, Fund.Posted | Fund.PostingReversed)
         ]
         for voucher in app.vouchers.select_vouchers(str(fund), references).values():
             vouchers.append(orjson.dumps(asdict(voucher)) + b"\n")
     files["vouchers.jsonl"] = b"".join(vouchers)
     files["heads.json"] = canonical_bytes(
-        {"heads": [h.to_record() for h in chain_heads(ledger, province, None)]}
+        {"heads": [h.to_record() for h in chain_heads(ledger, province, None, chains)]}
     )
     files["anchors.json"] = canonical_bytes(
         {"anchors": [a.to_record() for a in recorded_anchors(ledger, province)]}
     )
-    for name, document in statement_documents(ledger, province, year).items():
+    for name, document in statement_documents(ledger, province, year, chains).items():
         files[f"statements/{name.replace(':', '_')}.json"] = document
     settlement = settlement_document(ledger, province, year)
     if settlement is not None:
@@ -155,6 +179,13 @@ def verify_archive(
     """Every check of ``audit verify`` on an archive, with no database: its manifest and
     hashes, its chains against its seals and checkpoints, every statement and the settlement
     reproduced byte for byte from its events."""
+    with paused_gc():  # the in-memory ledger and its chains hold an object per event
+        return _verify_archive(path, trusted_keys)
+
+
+def _verify_archive(
+    path: Path, trusted_keys: Mapping[str, bytes] | None
+) -> tuple[dict[str, Any], AuditReport]:
     from api.bootstrap import bootstrap_app
     from api.settings import Settings
     from domain.seal import signature_problems

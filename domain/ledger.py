@@ -19,7 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from domain.audit import ChainLink, verify_chain
+from domain.audit import ChainLink, paused_gc, verify_chain
 from domain.authorship import Author
 from domain.errors import (
     ConcurrentWrites,
@@ -195,8 +195,9 @@ class ProvinceLedger(Application[UUID]):
         names = {f.aggregate_id: str(f) for f in funds}
         found: dict[str, list[ChainLink]] = {}
         rows = self.vouchers.select_chains(list(names))
-        for originator_id, stored in itertools.groupby(rows, key=lambda s: s.originator_id):
-            found[names[originator_id]] = verify_chain(stored, self.mapper.to_domain_event)
+        with paused_gc():
+            for originator_id, stored in itertools.groupby(rows, key=lambda s: s.originator_id):
+                found[names[originator_id]] = verify_chain(stored, self.mapper.to_domain_event)
         return found
 
     def forget_cached(self, ids: Iterable[UUID]) -> None:

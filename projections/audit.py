@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from domain.audit import ChainLink
+from domain.audit import ChainLink, paused_gc
 from domain.errors import FundNotRegistered
 from domain.fund import Fund, mirror_reference
 from domain.funds import FundId
@@ -143,6 +143,28 @@ def audit(
     keys an anchor must be signed with (none: signatures are checked only when their key is
     trusted). ``progress(done, total)`` is called after each fund.
     """
+    with paused_gc():  # the walk and the replays hold an object per event (domain.audit)
+        return _audit(
+            ledger,
+            read_models,
+            provinces=provinces,
+            fund=fund,
+            year=year,
+            trusted_keys=trusted_keys,
+            progress=progress,
+        )
+
+
+def _audit(
+    ledger: Ledger,
+    read_models: ReadModels,
+    *,
+    provinces: list[str] | None,
+    fund: FundId | None,
+    year: int | None,
+    trusted_keys: Mapping[str, bytes] | None,
+    progress: Callable[[int, int], None] | None,
+) -> AuditReport:
     read_models.catch_up()
     known = sorted({s.province for s in read_models.status() if s.head})
     chosen = [p for p in known if provinces is None or p in provinces]
@@ -413,11 +435,19 @@ def year_totals(fund: str, year: int, events: Sequence[object]) -> dict[str, int
     }
 
 
-def chain_heads(ledger: Ledger, province: str, year: int | None) -> list[Head]:
-    """Every fund's chain head in the province (with its year's totals for a seal)."""
+def chain_heads(
+    ledger: Ledger,
+    province: str,
+    year: int | None,
+    chains: Mapping[str, Sequence[ChainLink]] | None = None,
+) -> list[Head]:
+    """Every fund's chain head in the province (with its year's totals for a seal);
+    ``chains``: the province's chains when already walked (:func:`province_chains`)."""
+    if chains is None:
+        chains = province_chains(ledger, province)
     heads: list[Head] = []
     for each in province_funds(ledger, province):
-        links = _links(ledger, each)
+        links = chains.get(str(each))
         if not links:
             continue
         last = links[-1]
@@ -430,6 +460,12 @@ def chain_heads(ledger: Ledger, province: str, year: int | None) -> list[Head]:
             totals = year_totals(str(each), year, events)
         heads.append(Head(str(each), last.version, stored, totals))
     return heads
+
+
+def province_chains(ledger: Ledger, province: str) -> dict[str, list[ChainLink]]:
+    """The chain of every fund opened in the province (:func:`province_funds`), walked in one
+    read; a fund with no event left is absent."""
+    return ledger.chains(province, province_funds(ledger, province))
 
 
 def province_funds(ledger: Ledger, province: str) -> list[FundId]:

@@ -116,9 +116,12 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 "SELECT originator_id, originator_version, topic, state "  # noqa: S608 - our table
                 f"FROM {self.events_table_name} ORDER BY originator_id, originator_version"
             )
+            last_text, last_id = "", UUID(int=0)
             for row in iter(c.fetchone, None):
                 if row[0] in wanted:
-                    yield StoredEvent(UUID(row[0]), row[1], row[2], bytes(row[3]))
+                    if row[0] != last_text:  # one UUID per aggregate: the rows are grouped
+                        last_text, last_id = row[0], UUID(row[0])
+                    yield StoredEvent(last_id, row[1], row[2], bytes(row[3]))
 
     def voucher_versions(self) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {}
