@@ -63,7 +63,7 @@ class YearEndInputs:
 def pool_inputs(app: App, who: Principal, key: SettlementKey) -> YearEndInputs:
     """Each pool's levy due and posted, grade and county plans, for the pools the caller sees."""
     scope = province_scope(who, key.province)
-    app.read_models.catch_up(provinces=(key.province,))
+    app.read_models.fresh(provinces=(key.province,))
     # The province's figures in a few set-based queries, not several per pool.
     db = ProvinceBooks.read(
         app.read_models.for_province(key.province).db,
