@@ -44,16 +44,19 @@ class ReadModels:
         """Make the read models hold every event recorded before this call (of
         ``provinces`` only, when given): a posting acknowledged before a read is in it.
 
-        Without a follower this catches up. With one, it takes each province's head (one
-        query) and waits for the follower to pass it, catching up itself only when the
+        Without a follower this catches up. With one, it takes the provinces' heads (one
+        query per database) and waits for the follower to pass it, catching up itself only when the
         follower did not in time.
         """
         if self.follower is None:
             self.catch_up(provinces=provinces)
             return
         self.check_initialised()
-        wanted = self._by_province if provinces is None else provinces
-        heads = {p: self.for_province(p).source.head(p) for p in wanted}
+        heads: dict[str, int] = {}
+        for projector in self.projectors:
+            mine = [p for p in projector.provinces if provinces is None or p in provinces]
+            if mine:
+                heads.update(projector.source.heads(mine))
         if not self.follower.wait_for(heads):
             self.catch_up(provinces=provinces)
 

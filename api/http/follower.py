@@ -89,15 +89,17 @@ class Follower:
         return True
 
     def run_pass(self) -> None:
-        """Apply every event not yet applied, then note each province's position."""
+        """Apply every event not yet applied, then note each province's position: two
+        queries per database when nothing is new (the heads, the positions)."""
         positions: dict[str, int] = {}
         for projector in self._projectors:
-            projector.catch_up()
-            for province, position in projector.db.query(
-                "SELECT province, position FROM fl_tracking"
-            ):
-                if province in projector.provinces:
-                    positions[str(province)] = int(position)
+            heads = projector.source.heads(projector.provinces)
+            now = _positions(projector)
+            behind = [p for p, head in heads.items() if head > now.get(p, 0)]
+            if behind:
+                projector.catch_up(provinces=behind)
+                now = _positions(projector)
+            positions.update(now)
         with self._seen:
             self._positions.update(positions)
             self.passes += 1
@@ -116,3 +118,9 @@ class Follower:
                 continue
             self._woken.wait(self._poll)
             self._urgent.wait(self._gap)  # a read waiting does not wait for the gap
+
+
+def _positions(projector: Projector) -> dict[str, int]:
+    """Each province's tracking position, in one query."""
+    rows = projector.db.query("SELECT province, position FROM fl_tracking")
+    return {str(p): int(pos) for p, pos in rows if p in projector.provinces}
