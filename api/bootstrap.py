@@ -69,11 +69,19 @@ def bootstrap_app(
     """
     settings = settings or Settings()
     ledger = bootstrap(settings)
+    return App(ledger, ReadModels(projectors(settings, ledger, connect_db)), settings.database_url)
+
+
+def projectors(
+    settings: Settings, ledger: Ledger, connect_db: Callable[[str], ProjectionDB] = connect
+) -> list[Projector]:
+    """One projector per database of these settings, on new connections (``memory://``
+    reads its events through ``ledger``)."""
     urls: dict[str, list[str]] = {}
     for province in PROVINCES:
         url = settings.province_database_urls.get(province, settings.database_url)
         urls.setdefault(url, []).append(province)
-    projectors = []
+    found = []
     for url, provinces in urls.items():
         db = connect_db(url)
         source: EventSource = (
@@ -81,5 +89,5 @@ def bootstrap_app(
             if url.startswith("memory:")
             else SqlEventSource(connect_db(url))
         )
-        projectors.append(Projector(db, source, provinces))
-    return App(ledger, ReadModels(projectors), settings.database_url)
+        found.append(Projector(db, source, provinces))
+    return found

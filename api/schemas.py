@@ -7,6 +7,7 @@ exponent, an empty string, NaN or 10^13 yuan or more (docs/contract.md, "Convent
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -56,6 +57,9 @@ POSTING_EXAMPLE: dict[str, Any] = {
 
 
 ALLOWED_CONTROLS = frozenset("\t\n\r")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Every control character but those of :data:`ALLOWED_CONTROLS` (one search, not one test
+per character)."""
 
 
 def check_text(value: str) -> str:
@@ -65,7 +69,7 @@ def check_text(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("is not valid Unicode text (a lone surrogate)") from None
-    if any(ord(c) < 0x20 and c not in ALLOWED_CONTROLS for c in value) or "\x7f" in value:
+    if _CONTROL.search(value):
         raise ValueError("holds a control character")
     return value
 

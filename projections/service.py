@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Protocol
 
 from domain.errors import DomainError
 from domain.funds import FundId
@@ -20,12 +21,57 @@ class ProjectionsNotInitialised(DomainError):
     """The read-model tables do not exist yet: ``fundledger init`` creates them."""
 
 
+class Follower(Protocol):
+    """A projector applying events in the background (a server's; the CLI has none)."""
+
+    def wait_for(self, heads: Mapping[str, int]) -> bool:
+        """Wait (bounded) until each province's position has reached its head; False when
+        it did not, and the caller catches up itself."""
+
+    def wake(self) -> None:
+        """Events were just recorded: apply them soon."""
+
+
 class ReadModels:
     """Routes each province to the projector of the database that holds its events."""
 
     def __init__(self, projectors: Sequence[Projector]) -> None:
         self.projectors = tuple(projectors)
         self._by_province = {p: proj for proj in self.projectors for p in proj.provinces}
+        self.follower: Follower | None = None
+
+    def fresh(self, provinces: Sequence[str] | None = None) -> None:
+        """Make the read models hold every event recorded before this call (of
+        ``provinces`` only, when given): a posting acknowledged before a read is in it.
+
+        Without a follower this catches up. With one, it takes the provinces' heads (one
+        query per database) and waits for the follower to pass it, catching up itself only when the
+        follower did not in time.
+        """
+        if self.follower is None:
+            self.catch_up(provinces=provinces)
+            return
+        self.check_initialised()
+        heads: dict[str, int] = {}
+        for projector in self.projectors:
+            mine = [p for p in projector.provinces if provinces is None or p in provinces]
+            if mine:
+                heads.update(projector.source.heads(mine))
+        if not self.follower.wait_for(heads):
+            self.catch_up(provinces=provinces)
+
+    def wake(self) -> None:
+        """Events were just recorded: the follower (if any) applies them soon."""
+        if self.follower is not None:
+            self.follower.wake()
+
+    def written(self) -> None:
+        """Events were just recorded: the follower applies them soon; without a follower
+        they are applied now (the CLI's import leaves its read models caught up)."""
+        if self.follower is None:
+            self.catch_up()
+        else:
+            self.follower.wake()
 
     def for_province(self, province: str) -> Projector:
         return self._by_province[province]
@@ -99,7 +145,7 @@ class ReadModels:
         China Standard Time (the funds' fiscal calendar). ``from_postings``: summed from
         ``fl_postings`` even where ``fl_sums`` answers (:func:`read_statement`).
         """
-        self.catch_up(provinces=(fund.province,))
+        self.fresh(provinces=(fund.province,))
         db = self.for_province(fund.province).db
         statement = read_statement(
             db, str(fund), year, view=view, as_of=as_of, from_postings=from_postings
@@ -116,7 +162,7 @@ class ReadModels:
     ) -> list[MonthFigures]:
         """A fund's months (:func:`monthly_figures`), after applying every event so far; months
         of coverage over what the province's policy divides by."""
-        self.catch_up(provinces=(fund.province,))
+        self.fresh(provinces=(fund.province,))
         db = self.for_province(fund.province).db
         denominator = load_policy(fund.province).months_of_coverage_denominator
         return monthly_figures(

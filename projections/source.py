@@ -8,6 +8,7 @@ applications.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from domain.ledger_service import Ledger
@@ -23,6 +24,9 @@ class EventSource(Protocol):
 
     def head(self, province: str) -> int:
         """The highest notification id of the province (0 when none)."""
+
+    def heads(self, provinces: Sequence[str]) -> dict[str, int]:
+        """:meth:`head` of each province, in one query where the store allows."""
 
     def close(self) -> None:
         """Release the source's connection, if it has one."""
@@ -79,6 +83,20 @@ class SqlEventSource:
         value = self._db.query(sql)[0][0]
         return int(value or 0)
 
+    def heads(self, provinces: Sequence[str]) -> dict[str, int]:
+        present = [p for p in provinces if self._exists(p)]
+        found = dict.fromkeys(provinces, 0)
+        if not present:
+            return found
+        column = "rowid" if self._db.dialect == "sqlite" else "notification_id"
+        sql = " UNION ALL ".join(
+            f"SELECT '{p}', (SELECT max({column}) FROM {events_table(p)})"  # noqa: S608 - ours
+            for p in present
+        )
+        for province, value in self._db.query(sql):
+            found[str(province)] = int(value or 0)
+        return found
+
     def close(self) -> None:
         self._db.close()
 
@@ -98,6 +116,9 @@ class LedgerEventSource:
 
     def head(self, province: str) -> int:
         return int(self._ledger.province(province).recorder.max_notification_id() or 0)
+
+    def heads(self, provinces: Sequence[str]) -> dict[str, int]:
+        return {p: self.head(p) for p in provinces}
 
     def close(self) -> None:
         """The ledger's applications are closed by the ledger."""

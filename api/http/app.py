@@ -18,12 +18,14 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from api import web
-from api.bootstrap import bootstrap_app
+from api.bootstrap import App, bootstrap_app, projectors
 from api.http import concurrency, metrics, ops, problems, routers
 from api.http.deps import authenticate
+from api.http.follower import Follower
 from api.http.logs import configure_logging
 from api.http.middleware import RequestMiddleware
 from api.settings import Settings
+from projections.runner import Projector
 
 TITLE = "fundledger"
 DESCRIPTION = (
@@ -63,6 +65,15 @@ def _problem_media_in_openapi(api: FastAPI) -> None:
     setattr(api, "openapi", openapi)  # noqa: B010 - FastAPI's documented way to customise it
 
 
+def _follower_projectors(settings: Settings, fl_app: App) -> list[Projector]:
+    """The background projector's own connections; none for an in-memory store (one
+    database per connection: it shares the read models')."""
+    urls = [settings.database_url, *settings.province_database_urls.values()]
+    if any(url.startswith("memory:") for url in urls):
+        return []
+    return projectors(settings, fl_app.ledger, concurrency.shared_connect)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The HTTP API for these settings (read from the environment when not given)."""
     settings = settings or Settings()
@@ -75,10 +86,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.state.fl_app = fl_app
         lag = ops.LagWatcher(fl_app)
         lag.start()
+        own = _follower_projectors(settings, fl_app)
+        follower = Follower(own or fl_app.read_models.projectors)
+        fl_app.read_models.follower = follower
+        follower.start()
         try:
             yield
         finally:
+            fl_app.read_models.follower = None
+            follower.stop()
             lag.stop()
+            for projector in own:
+                projector.source.close()
+                projector.db.close()
             fl_app.close()
 
     api = FastAPI(

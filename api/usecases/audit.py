@@ -267,7 +267,7 @@ def replay(
         year = max(dated) if dated else getattr(events[0], "first_year", 2024) if events else 2024
     _check_year(year)
     replayed = fold_statement(str(fund), year, events).to_json()
-    app.read_models.catch_up(provinces=(fund.province,))
+    app.read_models.fresh(provinces=(fund.province,))
     try:
         projected: dict[str, Any] | None = app.read_models.statement(
             fund,

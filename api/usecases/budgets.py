@@ -103,7 +103,7 @@ def adjust(
 def show(app: App, who: Principal, fund: FundId, year: int) -> dict[str, Any]:
     """The budget: the original as approved, the current one, and every version."""
     authorize(who, Action.READ, fund.region)
-    app.read_models.catch_up(provinces=(fund.province,))
+    app.read_models.fresh(provinces=(fund.province,))
     db = app.read_models.for_province(fund.province).db
     return read_budget(db, str(fund), year).to_json()
 
@@ -111,7 +111,7 @@ def show(app: App, who: Principal, fund: FundId, year: int) -> dict[str, Any]:
 def execution(app: App, who: Principal, fund: FundId, year: int) -> dict[str, Any]:
     """Budget execution (预算执行): actual against the current budget, line by line."""
     authorize(who, Action.READ, fund.region)
-    app.read_models.catch_up(provinces=(fund.province,))
+    app.read_models.fresh(provinces=(fund.province,))
     return read_execution(app.read_models.for_province(fund.province).db, str(fund), year)
 
 
@@ -129,7 +129,7 @@ def _opening_balance(app: App, fund: FundId, year: int, given: int | None) -> in
     """
     if given is not None:
         return given
-    app.read_models.catch_up(provinces=(fund.province,))
+    app.read_models.fresh(provinces=(fund.province,))
     statement = read_statement(app.read_models.for_province(fund.province).db, str(fund), year)
     return statement.opening_balance_fen + statement.opening_balance_transfers_fen
 

@@ -163,6 +163,6 @@ def plan(
 def catch_up(app: App, who: Principal, fund: FundId) -> list[dict[str, str]]:
     """Nantong's financing-standard catch-up: per county and instalment, due against paid."""
     authorize(who, Action.READ, fund.region)
-    app.read_models.catch_up(provinces=(fund.province,))
+    app.read_models.fresh(provinces=(fund.province,))
     db = app.read_models.for_province(fund.province).db
     return schedule_rows(catch_up_schedule(db, str(fund)))

@@ -105,6 +105,8 @@ def post(app: App, who: Principal, posting: Posting, *, restate: bool = False) -
         outcome = app.ledger.post(replace(posting, author=who.author), restate=restate)
     except ReferenceConflict as error:
         raise _conflict_naming_fields(app, posting, error) from None
+    if outcome.status != "duplicate":
+        app.read_models.wake()
     return PostedOne(outcome.status == "duplicate", _posting_json(posting, outcome.voucher))
 
 
@@ -230,7 +232,7 @@ def post_batch(
         raise BatchRefused(sorted(problems, key=lambda p: p.line), error.written) from None
     if report is None:
         raise BatchRefused(sorted(problems, key=lambda p: p.line))
-    app.read_models.catch_up()
+    app.read_models.written()
     return PostedBatch(report.posted, report.duplicates)
 
 
@@ -282,7 +284,7 @@ def record_enrolment(
     before = app.ledger.find_fund(fund)
     previous = None if before is None else before.enrolled_in(year, county)
     app.ledger.record_enrolment(fund, year, county, enrolled, correct=correct, author=who.author)
-    app.read_models.catch_up(provinces=(fund.province,))
+    app.read_models.fresh(provinces=(fund.province,))
     return Enrolment(str(fund), year, county, enrolled, previous)
 
 
@@ -293,5 +295,5 @@ def close_year(app: App, who: Principal, fund: FundId, year: int) -> dict[str, A
     from api.usecases.audit import seal_after_close
 
     seal_after_close(app, fund, year, who.author)  # closing a year seals it (audit.md)
-    app.read_models.catch_up(provinces=(fund.province,))
+    app.read_models.fresh(provinces=(fund.province,))
     return {"fund": str(fund), "year": year, "closed": True, "version": closed.version}

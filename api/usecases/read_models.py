@@ -130,7 +130,7 @@ def ratios(
 
     today = china_today(clock or system_clock)
     scope = _scope(who, region)
-    app.read_models.catch_up(provinces=_provinces_of(scope))
+    app.read_models.fresh(provinces=_provinces_of(scope))
     policy_for = _policy_for(policy)
     rows = [
         row
@@ -173,7 +173,7 @@ def subsidies(
         scope: str | None = fund.region
     else:
         scope = _scope(who, region)
-    app.read_models.catch_up(provinces=_provinces_of(scope))
+    app.read_models.fresh(provinces=_provinces_of(scope))
     policy_for = _policy_for(policy)
     name = None if fund is None else str(fund)
     return [

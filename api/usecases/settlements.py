@@ -89,7 +89,7 @@ def dry_run(
     """The draft as it would be recorded now; nothing is recorded. ``books``: the province's
     books already read for the page (:func:`api.usecases.yearend.province_books`)."""
     _clear(who, key)
-    app.read_models.catch_up(provinces=(key.province,))
+    app.read_models.fresh(provinces=(key.province,))
     return engine.dry_run(app, key.province, key.year, policy, books)
 
 
@@ -102,7 +102,7 @@ def what_if(
     under another file can be compared with it.
     """
     _clear(who, key)
-    app.read_models.catch_up(provinces=(key.province,))
+    app.read_models.fresh(provinces=(key.province,))
     other = load_policy(key.province, key.year) if policy is None else policy
     return engine.what_if(app, key.province, key.year, other)
 
@@ -110,7 +110,7 @@ def what_if(
 def draft(app: App, who: Principal, key: SettlementKey, policy: PolicyChoice = None) -> Outcome:
     """Record a draft or redraft; ``changed`` is False when it repeats the current draft."""
     _clear(who, key)
-    app.read_models.catch_up(provinces=(key.province,))
+    app.read_models.fresh(provinces=(key.province,))
     view, changed = engine.draft(app, key.province, key.year, None, policy, author=who.author)
     return Outcome(view, changed)
 
@@ -121,7 +121,7 @@ def approve(app: App, who: Principal, key: SettlementKey) -> Outcome:
     ``changed`` is False when the same principal already approved it (a repeat).
     """
     _clear(who, key)
-    app.read_models.catch_up(provinces=(key.province,))
+    app.read_models.fresh(provinces=(key.province,))
     view, changed = engine.approve(app, key.province, key.year, author=who.author)
     return Outcome(view, changed)
 
@@ -147,14 +147,14 @@ def post(app: App, who: Principal, key: SettlementKey, *, repeat: bool = False) 
 def report(app: App, who: Principal, key: SettlementKey) -> SettlementView:
     """The recorded settlement, as much of it as the caller may see."""
     scope = province_scope(who, key.province)
-    app.read_models.catch_up(provinces=(key.province,))
+    app.read_models.fresh(provinces=(key.province,))
     return visible(engine.settlement_view(app, key.province, key.year), scope)
 
 
 def owed(app: App, who: Principal, key: SettlementKey) -> list[Owed]:
     """What the posted settlement left owed, due against paid, for the pools the caller sees."""
     scope = province_scope(who, key.province)
-    app.read_models.catch_up(provinces=(key.province,))
+    app.read_models.fresh(provinces=(key.province,))
     view = engine.settlement_view(app, key.province, key.year)
     db = app.read_models.for_province(key.province).db
     return [o for o in owed_amounts(db, key.year, view.status, view.result) if scope.sees(o.fund)]

@@ -74,7 +74,7 @@ def pool_inputs(
     """Each pool's levy due and posted, grade and county plans, for the pools the caller sees
     (from ``books`` when given: :func:`province_books`)."""
     scope = province_scope(who, key.province)
-    app.read_models.catch_up(provinces=(key.province,))
+    app.read_models.fresh(provinces=(key.province,))
     # The province's figures in a few set-based queries, not several per pool.
     db = books
     if db is None:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.bootstrap import App
 from api.http import metrics
 from api.http.deps import AppDep, Caller
 from api.http.problems import http_problem
@@ -20,6 +21,7 @@ from api.postings_csv import parse_postings, rows_postings
 from api.schemas import PostingIn
 from api.schemas_out import BatchOut, PostingOut
 from api.usecases import ledger
+from domain.access import Principal
 from domain.errors import InvalidInput
 
 router = APIRouter(prefix="/v1", tags=["postings"])
@@ -88,10 +90,17 @@ async def post_batch(
             415, "send a JSON array (application/json) or a postings file (text/csv)"
         )
     data = await request.body()
-    parsed = parse_postings(data, "upload") if kind == "text/csv" else rows_postings(_array(data))
-    done = await run_in_threadpool(ledger.post_batch, app, who, parsed, restate=restate)
+    done = await run_in_threadpool(_post_body, app, who, data, kind == "text/csv", restate)
     metrics.count_postings_written(done.accepted)
     return done.to_json()
+
+
+def _post_body(
+    app: App, who: Principal, data: bytes, is_csv: bool, restate: bool
+) -> ledger.PostedBatch:
+    """Parse and post a batch, off the event loop (parsing 1,000 rows takes milliseconds)."""
+    parsed = parse_postings(data, "upload") if is_csv else rows_postings(_array(data))
+    return ledger.post_batch(app, who, parsed, restate=restate)
 
 
 def _array(data: bytes) -> list[Any]:

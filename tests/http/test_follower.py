@@ -1,0 +1,118 @@
+"""The server's background projector (api.http.follower): reads see acknowledged postings,
+the thread survives a database error, and stops on shutdown."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from api.bootstrap import App, bootstrap_app, projectors
+from api.http.follower import Follower
+from api.settings import Settings
+from api.usecases.ledger import open_fund, post
+from domain.funds import FundId
+from domain.postings import Line, Posting
+from projections.runner import Projector
+from tests.http.conftest import OPERATOR, ServerFactory
+from tests.http.routes import open_fund as open_fund_over_http
+from tests.http.routes import row
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_read_right_after_an_acknowledged_posting_sees_it(
+    backend_url: str, server_factory: ServerFactory, workers: int
+) -> None:
+    server = server_factory(backend_url, workers=workers)
+    fund = "resident:140100"
+    open_fund_over_http(server, fund)
+    token = server.token(role="provincial", region="140000")
+    for number in range(1, 21):
+        # New connections each time: with two workers, the write and the read land on
+        # either worker.
+        with server.client(token) as writer:
+            body = row(fund, "contribution", "1.00", "2024-05-01", f"F-{number}",
+                       sub_line="individual")  # fmt: skip
+            assert writer.post("/v1/postings", json=body).status_code == 201
+        with server.client(token) as reader:
+            got = reader.get(f"/v1/funds/{fund}/statement", params={"year": 2024})
+        assert got.status_code == 200, got.text
+        assert got.json()["income"]["contribution.individual"] == f"{number}.00"
+
+
+@pytest.fixture
+def app(backend_url: str) -> Iterator[App]:
+    app = bootstrap_app(Settings(database_url=backend_url))
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def _posted(app: App, fund: FundId, reference: str) -> None:
+    post(app, OPERATOR, Posting(fund, Line.CONTRIBUTION, 100, date(2024, 5, 1), reference))
+
+
+def _heads(app: App, province: str) -> dict[str, int]:
+    return {province: app.read_models.for_province(province).source.head(province)}
+
+
+def _own(app: App, backend_url: str) -> list[Projector]:
+    return projectors(Settings(database_url=backend_url), app.ledger)
+
+
+def test_the_follower_survives_a_database_error_and_resumes(app: App, backend_url: str) -> None:
+    fund = FundId.parse("resident:150100")
+    open_fund(app, OPERATOR, fund, first_year=2024)
+    own = _own(app, backend_url)
+    follower = Follower(own, poll=0.05, gap=0.0, wait=10)
+    follower.start()
+    try:
+        assert follower.wait_for(_heads(app, "150000"))
+        app.read_models.projectors[0].db.execute("ALTER TABLE fl_tracking RENAME TO fl_held")
+        try:
+            _posted(app, fund, "E-1")
+            deadline = time.monotonic() + 20
+            while follower.failures < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert follower.failures >= 2
+            assert follower.running
+        finally:
+            app.read_models.projectors[0].db.execute("ALTER TABLE fl_held RENAME TO fl_tracking")
+        assert follower.wait_for(_heads(app, "150000"))
+        status = {s.province: s for s in app.read_models.status()}["150000"]
+        assert status.lag == 0
+        assert status.head == 2
+    finally:
+        follower.stop()
+        for projector in own:
+            projector.source.close()
+            projector.db.close()
+
+
+def test_reads_wait_for_the_follower_and_shutdown_stops_it(app: App, backend_url: str) -> None:
+    fund = FundId.parse("resident:150200")
+    open_fund(app, OPERATOR, fund, first_year=2024)
+    own = _own(app, backend_url)
+    follower = Follower(own, poll=30, gap=0.0, wait=10)  # woken only by writes and reads
+    follower.start()
+    app.read_models.follower = follower
+    try:
+        for number in range(5):
+            _posted(app, fund, f"W-{number}")
+            statement = app.read_models.statement(fund, 2024)
+            assert statement.income_subtotal_fen == (number + 1) * 100
+        assert follower.passes >= 2
+    finally:
+        app.read_models.follower = None
+        follower.stop()
+        for projector in own:
+            projector.source.close()
+            projector.db.close()
+    assert not follower.running
+    _posted(app, fund, "W-after")
+    started = time.monotonic()
+    assert not follower.wait_for(_heads(app, "150000"))  # stopped: no wait at all
+    assert time.monotonic() - started < 1
