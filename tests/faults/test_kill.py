@@ -15,7 +15,10 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import psycopg
@@ -75,7 +78,8 @@ def effect(texts: list[str]) -> int:
 
 
 def writing(url: str, app_name: str) -> bool:
-    """True while a write transaction of the store is open (and has written, on PostgreSQL)."""
+    """True while a write transaction of the store is open (on PostgreSQL: has written and
+    waits for the test's held voucher)."""
     if url.startswith("sqlite:///"):
         conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
         try:
@@ -87,18 +91,47 @@ def writing(url: str, app_name: str) -> bool:
         finally:
             conn.close()
         return False
-    # The ledger's save: a transaction that holds a ledger events table in EXCLUSIVE mode and
-    # has written (an id). Another transaction of the process (the read models' catch-up after
-    # the save) must not count: a kill then lands after the import's commit.
+    # The ledger's save: a transaction that holds a ledger events table in EXCLUSIVE mode, has
+    # written (an id) and waits for the voucher the test holds (held_voucher). Another
+    # transaction of the process (the read models' catch-up after the save) must not count: a
+    # kill then lands after the import's commit.
     with psycopg.connect(POSTGRES_URL, autocommit=True) as pg:
         found = pg.execute(
             "SELECT count(*) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
             "JOIN pg_class c ON c.oid = l.relation WHERE a.application_name = %s "
-            "AND a.backend_xid IS NOT NULL AND l.granted AND l.mode = 'ExclusiveLock' "
+            "AND a.backend_xid IS NOT NULL AND a.wait_event_type = 'Lock' "
+            "AND l.granted AND l.mode = 'ExclusiveLock' "
             "AND c.relname LIKE 'ledger\\_%%\\_events'",
             (app_name,),
         ).fetchone()
     return bool(found and found[0])
+
+
+@contextmanager
+def held_voucher(url: str, text: str) -> Iterator[None]:
+    """On PostgreSQL, hold the voucher of the file's last posting in a transaction of the
+    test's own (inserted, not committed) until the block ends.
+
+    The writer's save then waits on that key's unique check after it has written the rows
+    before it, with its transaction open: the kill lands inside it, however fast the machine
+    (without the hold, 1,000 rows can be committed between the test seeing the write and the
+    kill). On SQLite the writer holds the file's lock throughout, and nothing is held."""
+    if url.startswith("sqlite:///"):
+        yield
+        return
+    p = posting(text)
+    schema = parse_qs(urlsplit(url).query)["schema"][0]
+    table = f'"{schema}"."ledger_{p.fund.province}_vouchers"'
+    with psycopg.connect(POSTGRES_URL) as holder:
+        holder.execute(
+            f"INSERT INTO {table} (fund, reference, digest, line, amount_fen, fund_version) "
+            "VALUES (%s, %s, 'held by the test', %s, 0, 0)",
+            (str(p.fund), p.reference, p.line.value),
+        )
+        try:
+            yield
+        finally:
+            holder.rollback()
 
 
 def check_after_kill(url: str, before: tuple[int, int, int]) -> None:
@@ -134,13 +167,14 @@ def test_an_import_killed_midway_writes_nothing_and_completes_on_a_rerun(
         "--db",
         url,
     ]
-    process = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    wait_for(lambda: writing(url, app_name) or process.poll() is not None)
-    assert process.poll() is None, "the import ended before the kill"
-    process.kill()
-    process.wait(timeout=10)
+    with held_voucher(url, texts[-1]):
+        process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        wait_for(lambda: writing(url, app_name) or process.poll() is not None)
+        assert process.poll() is None, "the import ended before the kill"
+        process.kill()
+        process.wait(timeout=10)
     check_after_kill(url, before)
     again = subprocess.run(command, cwd=ROOT, capture_output=True, timeout=120, check=False)
     assert again.returncode == 0, again.stderr
@@ -173,12 +207,13 @@ def test_a_server_killed_during_a_batch_upload_writes_nothing(
         except httpx.TransportError as error:
             answers.append(error)
 
-    sender = threading.Thread(target=upload)
-    sender.start()
-    wait_for(lambda: writing(url, app_name) or not sender.is_alive())
-    assert sender.is_alive(), answers
-    server.process.kill()
-    server.process.wait(timeout=10)
+    with held_voucher(url, texts[-1]):
+        sender = threading.Thread(target=upload)
+        sender.start()
+        wait_for(lambda: writing(url, app_name) or not sender.is_alive())
+        assert sender.is_alive(), answers
+        server.process.kill()
+        server.process.wait(timeout=10)
     sender.join(timeout=30)
     assert isinstance(answers[0], httpx.TransportError)  # the caller knows it did not finish
     check_after_kill(url, before)
