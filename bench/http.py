@@ -12,12 +12,14 @@ Prints, in one run on PostgreSQL:
 
     python bench/http.py [--db postgresql://postgres@127.0.0.1:5432/test] [--scale 60]
                          [--workers 2] [--keep] [--schema NAME] [--build-only]
+                         [--only reads]
 
 The store is the one ``fundledger demo --scale N`` builds (Shanxi, 2022-2025; ``--scale 60``,
 the default, writes a million postings and more events), in a schema of its own that is
 dropped at the end unless ``--keep``; ``--schema NAME`` uses (and keeps) that schema, building
 the store there only when it has no events yet, so one slow build serves many runs
-(``--build-only`` stops after building). The server is ``fundledger serve`` in a process of its
+(``--build-only`` stops after building; ``--only reads`` runs only step 3, and prints where the
+reads' time went, from the server's metrics). The server is ``fundledger serve`` in a process of its
 own, with a provincial token made by ``fundledger tokens add``.
 """
 
@@ -110,7 +112,7 @@ def percentile(seconds: Sequence[float], p: float) -> float:
 class Server:
     """``fundledger serve`` in a process of its own."""
 
-    def __init__(self, url: str, workers: int) -> None:
+    def __init__(self, url: str, workers: int, log: str | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "FUNDLEDGER_DATABASE_URL": url}
@@ -147,7 +149,7 @@ class Server:
             ],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=open(log, "ab") if log else subprocess.DEVNULL,  # noqa: SIM115 - the server's
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -313,6 +315,40 @@ def reads_under_load(
     return found
 
 
+def read_phases(server: Server) -> list[str]:
+    """Where the reads' time went, from the server's metrics (every worker's): per phase of
+    a read (waiting for the background projector, catching up itself, the query) the count,
+    the mean and the share under 50 ms; the projector's passes and the batches it lost to
+    another worker's projector."""
+    with urllib.request.urlopen(f"{server.base}/metrics", timeout=30) as answer:
+        text = answer.read().decode()
+    found: dict[str, dict[str, float]] = {}
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("fundledger_read_phase_seconds"):
+            name, _, value = line.rpartition(" ")
+            phase = name.split('phase="')[1].split('"')[0]
+            kind = name.split("{")[0].rsplit("_", 1)[1]
+            if kind == "bucket" and 'le="0.05"' in name:
+                found.setdefault(phase, {})["under_50ms"] = float(value)
+            elif kind in ("count", "sum"):
+                found.setdefault(phase, {})[kind] = float(value)
+        elif (
+            line.startswith(("fundledger_projector_passes", "fundledger_projector_batches"))
+            and "_created" not in line
+        ):
+            lines.append(line)
+    for phase, figures in found.items():
+        count = figures.get("count", 0)
+        if count:
+            lines.insert(
+                0,
+                f"{phase}: {count:.0f} reads, mean {figures['sum'] / count * 1000:.1f} ms, "
+                f"{figures.get('under_50ms', 0) / count:.0%} under 50 ms",
+            )
+    return lines
+
+
 # ------------------------------------------------------------------------------ the run
 
 
@@ -418,6 +454,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the schema")
     parser.add_argument("--schema", help="use and keep this schema; build the store if empty")
     parser.add_argument("--build-only", action="store_true", help="stop after the build")
+    parser.add_argument("--server-log", help="append the server's log (stderr) to this file")
+    parser.add_argument("--only", choices=["reads"], help="run only the reads under 8 writers")
     args = parser.parse_args()
     ingest = _ingest()
     run = uuid.uuid4().hex[:8]
@@ -440,7 +478,19 @@ def main() -> None:
         if args.build_only:
             return
         print(f"server: fundledger serve --workers {args.workers}\n", flush=True)
-        server = Server(url, args.workers)
+        server = Server(url, args.workers, args.server_log)
+        if args.only == "reads":
+            print(f"uptime: {os.getloadavg()}")
+            found = reads_under_load(server, 8, args.singles, f"{run}-R", args.reads)
+            for name, seconds in found.items():
+                print(
+                    f"{name} under 8 writers: p50 {percentile(seconds, 50):.1f} ms, "
+                    f"p99 {percentile(seconds, 99):.1f} ms, max {max(seconds) * 1000:.1f} ms "
+                    f"({len(seconds)} reads)"
+                )
+            print("\n".join(read_phases(server)))
+            print(f"uptime: {os.getloadavg()}")
+            return
         figures: dict[str, Any] = {"singles": {}, "batch_size": args.batch_size}
         for clients in (1, 8, 32):
             progress(f"single postings, {clients} client(s)")

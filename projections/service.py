@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Protocol
@@ -32,6 +33,11 @@ class Follower(Protocol):
         """Events were just recorded: apply them soon."""
 
 
+PhaseObserver = Callable[[str, float], None]
+"""Told the seconds of each phase of a read: ``wait`` (for the follower), ``catch_up`` (the
+read's own, when the follower did not get there in time) and ``query``."""
+
+
 class ReadModels:
     """Routes each province to the projector of the database that holds its events."""
 
@@ -39,13 +45,15 @@ class ReadModels:
         self.projectors = tuple(projectors)
         self._by_province = {p: proj for proj in self.projectors for p in proj.provinces}
         self.follower: Follower | None = None
+        self.observe: PhaseObserver = lambda _phase, _seconds: None
 
     def fresh(self, provinces: Sequence[str] | None = None) -> None:
         """Make the read models hold every event recorded before this call (of
         ``provinces`` only, when given): a posting acknowledged before a read is in it.
 
-        Without a follower this catches up. With one, it takes the provinces' heads (one
-        query per database) and waits for the follower to pass it, catching up itself only when the
+        Without a follower this catches up. With one, it takes the provinces' heads and then
+        their positions (two queries per database); a province not yet applied up to its head
+        is waited for, until the follower has passed it, catching up itself only when the
         follower did not in time.
         """
         if self.follower is None:
@@ -56,9 +64,16 @@ class ReadModels:
         for projector in self.projectors:
             mine = [p for p in projector.provinces if provinces is None or p in provinces]
             if mine:
-                heads.update(projector.source.heads(mine))
-        if not self.follower.wait_for(heads):
+                found = projector.source.heads(mine)
+                applied = projector.positions()  # after the heads: reached means applied
+                heads.update((p, h) for p, h in found.items() if applied.get(p, 0) < h)
+        started = time.perf_counter()
+        passed = self.follower.wait_for(heads)
+        waited = time.perf_counter()
+        self.observe("wait", waited - started)
+        if not passed:
             self.catch_up(provinces=provinces)
+            self.observe("catch_up", time.perf_counter() - waited)
 
     def wake(self) -> None:
         """Events were just recorded: the follower (if any) applies them soon."""
@@ -146,6 +161,7 @@ class ReadModels:
         ``fl_postings`` even where ``fl_sums`` answers (:func:`read_statement`).
         """
         self.fresh(provinces=(fund.province,))
+        started = time.perf_counter()
         db = self.for_province(fund.province).db
         statement = read_statement(
             db, str(fund), year, view=view, as_of=as_of, from_postings=from_postings
@@ -155,6 +171,7 @@ class ReadModels:
         if today is None:
             today = china_date(as_of) if as_of else china_today()
         statement.warnings = statement_warnings(statement, policy, db=db, today=today)
+        self.observe("query", time.perf_counter() - started)
         return statement
 
     def monthly(

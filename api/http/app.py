@@ -87,8 +87,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lag = ops.LagWatcher(fl_app)
         lag.start()
         own = _follower_projectors(settings, fl_app)
-        follower = Follower(own or fl_app.read_models.projectors)
+        follower = Follower(
+            own or fl_app.read_models.projectors, on_pass=metrics.count_projector_pass
+        )
         fl_app.read_models.follower = follower
+        fl_app.read_models.observe = metrics.observe_read_phase
         follower.start()
         try:
             yield

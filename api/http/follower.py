@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 
 import structlog
 
+from projections.db import ProjectionDB
 from projections.runner import Projector
 
 POLL_SECONDS = 0.5
@@ -45,8 +47,12 @@ class Follower:
         poll: float = POLL_SECONDS,
         gap: float = MIN_GAP_SECONDS,
         wait: float = WAIT_SECONDS,
+        on_pass: Callable[[str, int], None] = lambda _outcome, _lost: None,
     ) -> None:
         self._projectors = tuple(projectors)
+        for projector in self._projectors:
+            projector.wait_for_flush = False  # a pass's commit need not wait for the disk
+        self._on_pass = on_pass
         self._poll = poll
         self._gap = gap
         self._wait = wait
@@ -58,6 +64,10 @@ class Follower:
         self._thread = threading.Thread(target=self._run, name="projector", daemon=True)
         self.passes = 0
         self.failures = 0
+        self.lost = 0
+        """Batches decoded but not written, another projector having moved on."""
+        self.skipped = 0
+        """Provinces left to another process's projector, which held their lock."""
 
     def start(self) -> None:
         self._thread.start()
@@ -90,16 +100,31 @@ class Follower:
 
     def run_pass(self) -> None:
         """Apply every event not yet applied, then note each province's position: two
-        queries per database when nothing is new (the heads, the positions)."""
+        queries per database when nothing is new (the heads, the positions).
+
+        On PostgreSQL a province is applied only under its projector lock (:func:`_exclusive`):
+        a province another process's projector is applying is left to it (its position, read
+        from the tracking table, counts here too), unless a read waits, and then this pass
+        waits for that projector to finish and applies whatever it left."""
         positions: dict[str, int] = {}
+        applied = lost = 0
         for projector in self._projectors:
             heads = projector.source.heads(projector.provinces)
-            now = _positions(projector)
+            now = projector.positions()
             behind = [p for p, head in heads.items() if head > now.get(p, 0)]
             if behind:
-                projector.catch_up(provinces=behind)
-                now = _positions(projector)
+                before = projector.lost
+                for province in behind:
+                    with _exclusive(projector.db, province, wait=self._urgent.is_set()) as mine:
+                        if mine:
+                            applied += projector.catch_up(provinces=(province,))
+                        else:
+                            self.skipped += 1
+                lost += projector.lost - before
+                now = projector.positions()
             positions.update(now)
+        self.lost += lost
+        self._on_pass("applied" if applied else "idle", lost)
         with self._seen:
             self._positions.update(positions)
             self.passes += 1
@@ -113,6 +138,7 @@ class Follower:
                 self.run_pass()
             except Exception:  # noqa: BLE001 - a background thread: log, wait, try again
                 self.failures += 1
+                self._on_pass("failed", 0)
                 _log.exception("projector pass failed; trying again")
                 self._stop.wait(self._poll)
                 continue
@@ -120,7 +146,30 @@ class Follower:
             self._urgent.wait(self._gap)  # a read waiting does not wait for the gap
 
 
-def _positions(projector: Projector) -> dict[str, int]:
-    """Each province's tracking position, in one query."""
-    rows = projector.db.query("SELECT province, position FROM fl_tracking")
-    return {str(p): int(pos) for p, pos in rows if p in projector.provinces}
+PROJECTOR_LOCK = "fundledger projector"
+"""With the province and the schema, the key of a province's projector lock."""
+
+
+@contextmanager
+def _exclusive(db: ProjectionDB, province: str, *, wait: bool) -> Iterator[bool]:
+    """Hold the province's projector lock (PostgreSQL: a session advisory lock keyed by the
+    schema and the province), so that two server processes never apply the same batch at
+    once: one would roll back and both fall behind. Yields False when another projector holds
+    it and ``wait`` is false; with ``wait``, waits for it (the holder's pass ends, or its
+    process and so its session). SQLite has no such lock (its writers take turns anyway)."""
+    if db.dialect != "postgres":
+        yield True
+        return
+    key = (f"{PROJECTOR_LOCK}:{province}",)
+    got = db.query("SELECT pg_try_advisory_lock(hashtext(current_schema() || %s))", key)[0][0]
+    if not got and wait:
+        db.query("SELECT pg_advisory_lock(hashtext(current_schema() || %s))", key)
+        got = True
+    if not got:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        with suppress(Exception):  # a lost connection has released it already
+            db.query("SELECT pg_advisory_unlock(hashtext(current_schema() || %s))", key)

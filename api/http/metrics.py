@@ -53,6 +53,35 @@ PROJECTION_LAG = Gauge(
     ["province"],
     multiprocess_mode="mostrecent",
 )
+READ_PHASE = Histogram(
+    "fundledger_read_phase_seconds",
+    "Time of each phase of a read: waiting for the background projector, catching up itself "
+    "(when the projector did not get there in time), the query",
+    ["phase"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+PROJECTOR_PASSES = Counter(
+    "fundledger_projector_passes",
+    "Passes of the background projector, by outcome: applied (events written), idle (nothing "
+    "new) or failed",
+    ["outcome"],
+)
+PROJECTOR_BATCHES_LOST = Counter(
+    "fundledger_projector_batches_lost",
+    "Batches a projector read and decoded but did not write, another having moved on",
+)
+
+
+def observe_read_phase(phase: str, seconds: float) -> None:
+    """Record one phase of a read (``wait``, ``catch_up``, ``query``)."""
+    READ_PHASE.labels(phase).observe(seconds)
+
+
+def count_projector_pass(outcome: str, lost: int) -> None:
+    """Count one background-projector pass and the batches it lost to another projector."""
+    PROJECTOR_PASSES.labels(outcome).inc()
+    if lost:
+        PROJECTOR_BATCHES_LOST.inc(lost)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
