@@ -3,6 +3,7 @@ the thread survives a database error, and stops on shutdown."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -40,6 +41,19 @@ def test_a_read_right_after_an_acknowledged_posting_sees_it(
             got = reader.get(f"/v1/funds/{fund}/statement", params={"year": 2024})
         assert got.status_code == 200, got.text
         assert got.json()["income"]["contribution.individual"] == f"{number}.00"
+    with server.client(token) as client:
+        text = client.get("/metrics").text
+    assert _sample(text, 'fundledger_read_phase_seconds_count{phase="query"}') == 20
+    assert _sample(text, 'fundledger_read_phase_seconds_count{phase="wait"}') == 20
+    if backend_url.startswith("postgresql"):  # the two workers' projectors take turns
+        assert _sample(text, "fundledger_projector_batches_lost_total") == 0
+
+
+def _sample(text: str, name: str) -> float:
+    """The value of one sample of a metrics text."""
+    values = [line.rpartition(" ")[2] for line in text.splitlines() if line.startswith(name + " ")]
+    assert len(values) == 1, (name, values)
+    return float(values[0])
 
 
 @pytest.fixture
@@ -116,3 +130,82 @@ def test_reads_wait_for_the_follower_and_shutdown_stops_it(app: App, backend_url
     started = time.monotonic()
     assert not follower.wait_for(_heads(app, "150000"))  # stopped: no wait at all
     assert time.monotonic() - started < 1
+
+
+def _postgres_only(backend_url: str) -> None:
+    if not backend_url.startswith("postgresql"):
+        pytest.skip("the projector lock is PostgreSQL's (SQLite's writers take turns anyway)")
+
+
+def test_a_province_another_process_is_applying_is_left_to_it(app: App, backend_url: str) -> None:
+    """A pass leaves a province whose projector lock another session holds (another worker's
+    pass under way), and applies it once the lock is free; a read waiting makes it wait."""
+    _postgres_only(backend_url)
+    fund = FundId.parse("resident:150300")
+    open_fund(app, OPERATOR, fund, first_year=2024)
+    _posted(app, fund, "L-1")
+    own = _own(app, backend_url)
+    other = _own(app, backend_url)  # another worker's projector connections
+    holder = other[0].db
+    key = "fundledger projector:150000"
+    follower = Follower(own, poll=30, gap=0.0, wait=10)  # not started yet: passes by hand
+    try:
+        holder.query("SELECT pg_advisory_lock(hashtext(current_schema() || %s))", (key,))
+        follower.run_pass()
+        assert follower.skipped == 1
+        assert own[0].positions().get("150000", 0) < _heads(app, "150000")["150000"]
+        holder.query("SELECT pg_advisory_unlock(hashtext(current_schema() || %s))", (key,))
+        follower.run_pass()
+        assert own[0].positions()["150000"] == _heads(app, "150000")["150000"]
+
+        _posted(app, fund, "L-2")
+        holder.query("SELECT pg_advisory_lock(hashtext(current_schema() || %s))", (key,))
+        follower.start()
+        releaser = threading.Timer(
+            0.3,
+            holder.query,
+            ("SELECT pg_advisory_unlock(hashtext(current_schema() || %s))", (key,)),
+        )
+        releaser.start()
+        assert follower.wait_for(_heads(app, "150000"))  # waits for the holder, then applies
+        releaser.join()
+        assert follower.skipped == 1
+    finally:
+        follower.stop()
+        for projector in [*own, *other]:
+            projector.source.close()
+            projector.db.close()
+
+
+def test_two_workers_projectors_never_apply_the_same_batch_at_once(
+    app: App, backend_url: str
+) -> None:
+    """Two workers' followers, both woken after every posting (as when both write), apply
+    every event once between them and never lose a batch to each other; a read then sees
+    every posting."""
+    _postgres_only(backend_url)
+    fund = FundId.parse("resident:150400")
+    open_fund(app, OPERATOR, fund, first_year=2024)
+    owns = [_own(app, backend_url), _own(app, backend_url)]
+    followers = [Follower(own, poll=0.01, gap=0.0, wait=10) for own in owns]
+    for follower in followers:
+        follower.start()
+    try:
+        for number in range(60):
+            _posted(app, fund, f"T-{number}")
+            for follower in followers:
+                follower.wake()
+        heads = _heads(app, "150000")
+        for follower in followers:
+            assert follower.wait_for(heads)
+        assert [f.lost for f in followers] == [0, 0]
+        app.read_models.follower = followers[0]
+        assert app.read_models.statement(fund, 2024).income_subtotal_fen == 60 * 100
+    finally:
+        app.read_models.follower = None
+        for follower in followers:
+            follower.stop()
+        for own in owns:
+            for projector in own:
+                projector.source.close()
+                projector.db.close()
