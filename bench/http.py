@@ -318,8 +318,8 @@ def reads_under_load(
 def read_phases(server: Server) -> list[str]:
     """Where the reads' time went, from the server's metrics (every worker's): per phase of
     a read (waiting for the background projector, catching up itself, the query) the count,
-    the mean and the share under 50 ms; the projector's passes and the batches it lost to
-    another worker's projector."""
+    the mean and the shares within 10, 25, 50 and 100 ms; the projector's passes and the
+    batches it lost to another worker's projector."""
     with urllib.request.urlopen(f"{server.base}/metrics", timeout=30) as answer:
         text = answer.read().decode()
     found: dict[str, dict[str, float]] = {}
@@ -329,8 +329,9 @@ def read_phases(server: Server) -> list[str]:
             name, _, value = line.rpartition(" ")
             phase = name.split('phase="')[1].split('"')[0]
             kind = name.split("{")[0].rsplit("_", 1)[1]
-            if kind == "bucket" and 'le="0.05"' in name:
-                found.setdefault(phase, {})["under_50ms"] = float(value)
+            bound = name.split('le="')[1].split('"')[0] if kind == "bucket" else ""
+            if bound in ("0.01", "0.025", "0.05", "0.1"):
+                found.setdefault(phase, {})[bound] = float(value)
             elif kind in ("count", "sum"):
                 found.setdefault(phase, {})[kind] = float(value)
         elif (
@@ -343,8 +344,11 @@ def read_phases(server: Server) -> list[str]:
         if count:
             lines.insert(
                 0,
-                f"{phase}: {count:.0f} reads, mean {figures['sum'] / count * 1000:.1f} ms, "
-                f"{figures.get('under_50ms', 0) / count:.0%} under 50 ms",
+                f"{phase}: {count:.0f} reads, mean {figures['sum'] / count * 1000:.1f} ms; "
+                + ", ".join(
+                    f"{figures.get(bound, 0) / count:.0%} ≤ {float(bound) * 1000:.0f} ms"
+                    for bound in ("0.01", "0.025", "0.05", "0.1")
+                ),
             )
     return lines
 
