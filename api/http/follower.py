@@ -7,12 +7,16 @@ does not pay for it. It runs a pass when this process has written (at most one e
 :data:`POLL_SECONDS` (the writes of other processes and of the CLI). After each pass it
 reads the provinces' positions from the tracking table, so a position moved by another
 process's projector counts too; two projectors at once stay exactly-once by the projector's
-position guard (:mod:`projections.runner`).
+position guard (:mod:`projections.runner`). On PostgreSQL the server processes' passes also
+take turns per province (:func:`_exclusive`), so that they never apply the same batch at once,
+and commit without waiting for the disk (derived rows: a crash loses only what the next pass
+applies again).
 
-A read takes its province's head (one query) and waits, at most :data:`WAIT_SECONDS`, until
-a pass has seen the position reach it (:meth:`ReadModels.fresh`); a posting acknowledged
-before the read is then in it. If the follower has not got there in time (stopped, failing,
-or far behind), the read catches up itself, as the CLI does.
+A read takes its province's head and position (two queries) and, when the position is short
+of the head, waits, at most :data:`WAIT_SECONDS`, until a pass has seen the position reach it
+(:meth:`ReadModels.fresh`); a posting acknowledged before the read is then in it. If the
+follower has not got there in time (stopped, failing, or far behind), the read catches up
+itself, as the CLI does.
 """
 
 from __future__ import annotations
