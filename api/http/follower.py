@@ -81,7 +81,8 @@ class Follower:
         self._stop.set()
         self._woken.set()
         self._urgent.set()
-        self._thread.join(timeout=30)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=30)
 
     @property
     def running(self) -> bool:
