@@ -173,6 +173,12 @@ class Projector:
                     inserts.extend(extra.rows(province, n, orjson.loads(n.state), self._funds))
         return inserts
 
+    def prepare(self) -> None:
+        """Give a store initialised by an older version the tables added since (``fl_applied``,
+        ``fl_sums``), once per projector: a read that does not catch up itself (a server's,
+        whose background projector applies the events) calls it before it queries."""
+        self._ensure_marks()
+
     def _ensure_marks(self) -> None:
         """Create ``fl_applied`` and ``fl_sums`` on a store initialised before they existed
         (once per projector)."""

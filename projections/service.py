@@ -62,6 +62,7 @@ class ReadModels:
         self.check_initialised()
         heads: dict[str, int] = {}
         for projector in self.projectors:
+            projector.prepare()  # an older store's new tables, before any query reads them
             mine = [p for p in projector.provinces if provinces is None or p in provinces]
             if mine:
                 found = projector.source.heads(mine)

@@ -31,6 +31,7 @@ from projections.runner import Projector
 from projections.sums import GROUP_BY_KEY, GROUPED_POSTINGS, exists
 from projections.sums_audit import differences
 from tests.conftest import require_postgres
+from tests.http.conftest import ServerFactory, server_factory  # noqa: F401 - the real servers
 from tests.scenario import posting
 from tests.test_projections import FUNDS, YEARS, fresh_store, histories, make_app, run_history
 
@@ -201,3 +202,18 @@ def test_a_catch_up_gives_an_older_store_its_sums_then_keeps_them(older_store: s
         assert_sums_are_the_postings(app)
     finally:
         app.close()
+
+
+def test_a_server_reading_an_older_store_gives_it_its_sums_before_it_reads(
+    older_store: str,
+    server_factory: ServerFactory,  # noqa: F811
+) -> None:
+    """A server's read does not catch up itself (its background projector does): the first
+    read of a store from before ``fl_sums`` must still find the table, filled."""
+    server = server_factory(older_store)
+    token = server.token(role="provincial", region="140000")
+    with server.client(token) as client:
+        got = client.get("/v1/funds/resident:140100/statement", params={"year": 2024})
+        assert got.status_code == 200, got.text
+        assert got.json()["income"]["contribution"] == "107.00"
+        assert client.get("/v1/ratios", params={"year": 2024}).status_code == 200

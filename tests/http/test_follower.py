@@ -132,15 +132,16 @@ def test_reads_wait_for_the_follower_and_shutdown_stops_it(app: App, backend_url
     assert time.monotonic() - started < 1
 
 
-def _postgres_only(backend_url: str) -> None:
-    if not backend_url.startswith("postgresql"):
-        pytest.skip("the projector lock is PostgreSQL's (SQLite's writers take turns anyway)")
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "backend_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+"""The projector lock is PostgreSQL's (SQLite's writers take turns anyway)."""
 
 
+@POSTGRES_ONLY
 def test_a_province_another_process_is_applying_is_left_to_it(app: App, backend_url: str) -> None:
     """A pass leaves a province whose projector lock another session holds (another worker's
     pass under way), and applies it once the lock is free; a read waiting makes it wait."""
-    _postgres_only(backend_url)
     fund = FundId.parse("resident:150300")
     open_fund(app, OPERATOR, fund, first_year=2024)
     _posted(app, fund, "L-1")
@@ -177,13 +178,13 @@ def test_a_province_another_process_is_applying_is_left_to_it(app: App, backend_
             projector.db.close()
 
 
+@POSTGRES_ONLY
 def test_two_workers_projectors_never_apply_the_same_batch_at_once(
     app: App, backend_url: str
 ) -> None:
     """Two workers' followers, both woken after every posting (as when both write), apply
     every event once between them and never lose a batch to each other; a read then sees
     every posting."""
-    _postgres_only(backend_url)
     fund = FundId.parse("resident:150400")
     open_fund(app, OPERATOR, fund, first_year=2024)
     owns = [_own(app, backend_url), _own(app, backend_url)]
