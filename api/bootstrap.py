@@ -27,6 +27,9 @@ class App:
     ledger: Ledger
     read_models: ReadModels
     settings_url: str = ""
+    settings: Settings | None = None
+    """What the app was opened with (None: built by hand), for a process that opens the same
+    store (``audit verify``'s helpers)."""
 
     def init(self) -> int:
         """Create every table of a new store (events, vouchers, read models)."""
@@ -69,7 +72,12 @@ def bootstrap_app(
     """
     settings = settings or Settings()
     ledger = bootstrap(settings)
-    return App(ledger, ReadModels(projectors(settings, ledger, connect_db)), settings.database_url)
+    return App(
+        ledger,
+        ReadModels(projectors(settings, ledger, connect_db)),
+        settings.database_url,
+        settings,
+    )
 
 
 def projectors(

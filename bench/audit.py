@@ -6,19 +6,23 @@ Prints, in one run:
    ``originator_id, originator_version, topic, state``, in key order, through a server-side
    cursor): the floor the goal is measured against; and, for comparison, the same rows read
    with a binary ``COPY ... TO STDOUT`` (how the walk reads them) and nothing else done;
-2. the rate of the walk ``audit verify`` makes over every event (``Ledger.chains`` of the
-   province's funds: read, decode, rehash, link), and its ratio to the raw read;
+2. the rate of the walk ``audit verify`` makes over every event (``Ledger.walk_chains`` of the
+   province's funds, one fund's events held at a time: read, decode, rehash, link), and its
+   ratio to the raw read;
 3. the rate of the whole ``audit verify`` (chains, vouchers, references, mirrors, snapshots,
-   every statement against a replay, seals and checkpoints), and its ratio to the raw read;
+   every statement against a replay, seals and checkpoints), and its ratio to the raw read, in
+   one process and in as many as it chooses by itself (``--processes`` unset);
 4. the time of ``audit export`` of the year and of ``audit verify --archive`` (offline).
 
 Each figure is printed with the load average (``os.getloadavg``): the machine may be shared.
 
     python bench/audit.py [--db postgresql://postgres@127.0.0.1:5432/test] [--events 1000000]
+                          [--schema NAME]
 
 Goals (issue 10), held to the whole ``audit verify`` and, separately, to its walk: 100,000
 events/s or more, and at least half the rate of the raw read, in the same run. Everything is
-written in a schema of its own, dropped at the end.
+written in a schema of its own, dropped at the end; ``--schema NAME`` uses (and keeps) that
+schema, building the store there only when it has no events yet, so one build serves many runs.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -39,14 +44,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from api.archive import verify_archive, write_archive
 from api.bootstrap import bootstrap_app
 from api.settings import Settings
+from api.usecases.audit import verify
+from api.usecases.audit_processes import processes_for
+from domain.access import Principal
+from domain.audit import paused_gc
 from domain.funds import FundId
 from domain.lines import Line
 from domain.postings import Posting
-from projections.audit import audit
 
 PROVINCE = "140000"
 CITIES = [f"14{n:02d}00" for n in range(1, 12)]
 CHUNK = 50_000
+OPERATOR = Principal(name="bench:audit")
+"""The operator at the command line, who may verify every province."""
 
 
 def postings(funds: list[FundId], start: int, count: int) -> list[Posting]:
@@ -67,35 +77,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--schema", help="use and keep this schema; build the store if empty")
     args = parser.parse_args()
-    schema = f"bench_audit_{os.getpid()}"
+    schema = args.schema or f"bench_audit_{os.getpid()}"
     with psycopg.connect(args.db, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     url = f"{args.db}?schema={schema}"
     try:
         run(url, args.db, schema, args.events)
     finally:
-        with psycopg.connect(args.db, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        if args.schema is None:
+            with psycopg.connect(args.db, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 def run(url: str, db: str, schema: str, events: int) -> None:
     app = bootstrap_app(Settings(database_url=url))
     funds = [FundId.parse(f"resident:{c}") for c in CITIES]
     try:
-        app.ledger.init([PROVINCE])
-        app.read_models.create_tables()
-        for fund in funds:
-            app.ledger.open_fund(fund, first_year=2024, opening_balance_fen=10**12)
-        wanted = events - len(funds)
-        started = time.perf_counter()
-        for start in range(0, wanted, CHUNK):
-            app.ledger.import_postings(postings(funds, start, min(CHUNK, wanted - start)))
-        print(
-            f"store: {events:,} events in {len(funds)} funds, written in "
-            f"{time.perf_counter() - started:.0f} s{load()}"
-        )
-        app.read_models.catch_up()
+        if stored_events(db, schema):
+            print(f"store: kept, {stored_events(db, schema):,} events ({schema})")
+            app.read_models.catch_up()
+        else:
+            build(app, funds, events)
 
         table = sql.Identifier(schema, f"ledger_{PROVINCE}_events")
         with psycopg.connect(db) as conn:
@@ -132,17 +136,20 @@ def run(url: str, db: str, schema: str, events: int) -> None:
         )
 
         started = time.perf_counter()
-        walked = sum(len(links) for links in app.ledger.chains(PROVINCE, funds).values())
+        with paused_gc():
+            walked = sum(len(links) for _, links in app.ledger.walk_chains(PROVINCE, funds))
         goal("the walk of audit verify (read, decode, rehash, link)", walked, started, raw_rate)
 
-        started = time.perf_counter()
-        report = audit(app.ledger, app.read_models, provinces=[PROVINCE])
-        goal(
-            f"audit verify, every check ({len(report.findings)} findings)",
-            report.events,
-            started,
-            raw_rate,
-        )
+        for processes in (1, processes_for(app.settings, app.read_models, [PROVINCE], None)):
+            started = time.perf_counter()
+            report = verify(app, OPERATOR, province=PROVINCE, processes=processes)
+            goal(
+                f"audit verify, every check, {processes} process(es) "
+                f"({len(report.findings)} findings)",
+                report.events,
+                started,
+                raw_rate,
+            )
 
         with tempfile.TemporaryDirectory() as folder:
             archive = Path(folder) / "archive.zip"
@@ -159,6 +166,38 @@ def run(url: str, db: str, schema: str, events: int) -> None:
         )
     finally:
         app.close()
+
+
+def build(app: Any, funds: list[FundId], events: int) -> None:
+    """Open the funds and import postings until the province holds ``events`` events."""
+    app.ledger.init([PROVINCE])
+    app.read_models.create_tables()
+    for fund in funds:
+        app.ledger.open_fund(fund, first_year=2024, opening_balance_fen=10**12)
+    wanted = events - len(funds)
+    started = time.perf_counter()
+    for start in range(0, wanted, CHUNK):
+        app.ledger.import_postings(postings(funds, start, min(CHUNK, wanted - start)))
+    print(
+        f"store: {events:,} events in {len(funds)} funds, written in "
+        f"{time.perf_counter() - started:.0f} s{load()}"
+    )
+    app.read_models.catch_up()
+
+
+def stored_events(db: str, schema: str) -> int:
+    """How many events the schema's province holds (0: none, or no table yet)."""
+    with psycopg.connect(db) as conn:
+        table = conn.execute(
+            "SELECT to_regclass(%s)", [f"{schema}.ledger_{PROVINCE}_events"]
+        ).fetchone()
+        if table is None or table[0] is None:
+            return 0
+        query = sql.SQL("SELECT count(*) FROM {}").format(
+            sql.Identifier(schema, f"ledger_{PROVINCE}_events")
+        )
+        row = conn.execute(query).fetchone()
+        return 0 if row is None else int(row[0])
 
 
 def load() -> str:

@@ -26,23 +26,28 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
+from orjson import JSONDecodeError, loads
 
 from domain import seal as _seal  # noqa: F401  (its event classes register their topics)
 from domain.chain import (
     GENESIS_HASH,
     LIBRARY_FIELDS,
-    canonical_stamp,
+    canonical_parsed,
     chain_hash,
     payload_of,
-    stored_chain_hash,
+    stored_hash_of,
 )
+
+fromisoformat = datetime.fromisoformat
 
 _NOT_HASHED = LIBRARY_FIELDS | {"chain_hash"}
 """Keys of a stored state left out of the hashed payload (``class_version`` is popped; the
 library's fields are hashed under their own names, the id and version from the row)."""
 
-_PLAIN = frozenset({str, int, bool, type(None)})
-"""The types of a plain field's value (a float, list or object is decoded by the mapper)."""
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+"""The types of a plain field's value (a list or an object, which the library's transcoder may
+have written for a value of another type, is decoded by the mapper; a float is decoded and
+hashed alike on either path)."""
 
 
 @contextmanager
@@ -168,29 +173,54 @@ def plain_link(stored: StoredEvent, classes: dict[str, Any]) -> tuple[Any, str] 
     integer, boolean or null. The event is built as the library's mapper builds it (the same
     fields, the time decoded), and the hash is :func:`domain.chain.chain_hash` of the stored
     payload, without a second pass over the event's attributes.
-    ``classes`` caches the topic's class (or None when it has no chained event class).
+    ``classes`` caches what the walk needs of the topic (:func:`_plain_class`).
     """
     topic = stored.topic
-    cls = classes.get(topic, _UNRESOLVED)
-    if cls is _UNRESOLVED:
-        cls = _chained_class(topic)
-        classes[topic] = cls
+    known = classes.get(topic, _UNRESOLVED)
+    if known is _UNRESOLVED:
+        known = _plain_class(topic)
+        classes[topic] = known
     originator_id = stored.originator_id
-    if cls is None or not isinstance(originator_id, UUID):
+    if known is None or not isinstance(originator_id, UUID):
         return None
-    read = _plain_state(stored.state, cls.class_version)
-    if read is None:
+    cls, class_version, topic_json = known
+    raw = stored.state
+    try:
+        state = loads(raw)
+    except JSONDecodeError:
         return None
-    state, stamp = read
+    if type(state) is not dict or state.pop("class_version", 1) != class_version:
+        return None
+    stamp = state.pop("timestamp", None)
+    if (
+        type(stamp) is not dict
+        or len(stamp) != 2
+        or stamp.get("_type_") != "datetime_iso"
+        or type(text := stamp.get("_data_")) is not str
+        or type(state.get("prev_hash")) is not str
+        or type(own_hash := state.get("chain_hash")) is not str
+        or "originator_id" in state
+        or "originator_version" in state
+        or not _plain_values(raw, state)
+    ):
+        return None
+    try:
+        timestamp = fromisoformat(text)
+    except ValueError:
+        return None
     version = stored.originator_version
-    if canonical_stamp(stamp):
-        recomputed = _stored_hash(cls.TOPIC, originator_id, version, stamp, state)
-        timestamp = datetime.fromisoformat(stamp)
-    else:
+    if canonical_parsed(text, timestamp):
+        del state["chain_hash"]
+        topic_field = state.pop("originator_topic", _UNRESOLVED)
         try:
-            timestamp = datetime.fromisoformat(stamp)
-        except ValueError:
-            return None
+            recomputed = stored_hash_of(
+                topic_json, _id_bytes(originator_id), version, text.encode(), state
+            )
+        finally:
+            state["chain_hash"] = own_hash
+            if topic_field is not _UNRESOLVED:
+                state["originator_topic"] = topic_field
+    else:
         recomputed = chain_hash(
             topic=cls.TOPIC,
             originator_id=originator_id,
@@ -206,65 +236,37 @@ def plain_link(stored: StoredEvent, classes: dict[str, Any]) -> tuple[Any, str] 
     return event, recomputed
 
 
-def _stored_hash(
-    topic: str, originator_id: UUID, version: int, stamp: str, state: dict[str, Any]
-) -> str:
-    """:func:`domain.chain.stored_chain_hash` of a plain state, the fields that are not hashed
-    taken out while it runs (and put back)."""
-    aside = {k: state.pop(k) for k in _STORED_NOT_HASHED if k in state}
-    try:
-        return stored_chain_hash(
-            topic=topic,
-            originator_id=_id_text(originator_id),
-            originator_version=version,
-            timestamp=stamp,
-            payload=state,
-        )
-    finally:
-        state.update(aside)
+def _plain_values(raw: bytes, state: dict[str, Any]) -> bool:
+    """Whether every value of a stored state (its time taken out) is plain (:data:`_PLAIN`).
+
+    Stored JSON with no ``[`` and no ``{`` but its own and its time's has no list and no
+    object among its values (a bracket inside a string only sends it to the type check).
+    """
+    if b"[" not in raw and raw.count(b"{") == 2:
+        return True
+    return set(map(type, state.values())) <= _PLAIN
 
 
-_STORED_NOT_HASHED = ("chain_hash", "originator_topic")
-"""The keys of a plain state (its time and ``class_version`` already taken out) that are not
-part of the hashed payload."""
-
-_last_id: list[tuple[UUID, str]] = [(UUID(int=0), str(UUID(int=0)))]
+_last_id: list[tuple[UUID, bytes]] = [(UUID(int=0), str(UUID(int=0)).encode())]
 
 
-def _id_text(originator_id: UUID) -> str:
-    """The dashed text of an id, kept for the last id asked (a walk asks one fund's in a row)."""
+def _id_bytes(originator_id: UUID) -> bytes:
+    """The dashed text of an id as bytes, kept for the last id asked (a walk asks one fund's
+    in a row)."""
     known, text = _last_id[0]
     if originator_id is not known:
-        text = str(originator_id)
+        text = str(originator_id).encode()
         _last_id[0] = (originator_id, text)
     return text
 
 
-def _plain_state(stored_state: bytes, class_version: int) -> tuple[dict[str, Any], str] | None:
-    """The stored state without ``class_version`` and ``timestamp``, and its time's text
-    (None: not plain, see :func:`plain_link`)."""
-    try:
-        state = orjson.loads(stored_state)
-    except orjson.JSONDecodeError:
+def _plain_class(topic: str) -> tuple[Any, int, bytes] | None:
+    """The topic's chained event class, its class version and its topic as JSON (the topic
+    the hash covers is the class's own, :data:`TOPIC`); None when it has no chained class."""
+    cls = _chained_class(topic)
+    if cls is None:
         return None
-    if type(state) is not dict or state.pop("class_version", 1) != class_version:
-        return None
-    stamp = state.pop("timestamp", None)
-    if (
-        type(stamp) is not dict
-        or len(stamp) != 2
-        or stamp.get("_type_") != "datetime_iso"
-        or type(stamp.get("_data_")) is not str
-        or type(state.get("prev_hash")) is not str
-        or type(state.get("chain_hash")) is not str
-        or "originator_id" in state
-        or "originator_version" in state
-    ):
-        return None
-    if not set(map(type, state.values())) <= _PLAIN:
-        return None
-    text: str = stamp["_data_"]
-    return state, text
+    return cls, cls.class_version, orjson.dumps(cls.TOPIC)
 
 
 _UNRESOLVED = object()

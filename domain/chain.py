@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import date, datetime
+from hashlib import sha256
 from typing import Any
 from uuid import UUID
 
@@ -103,7 +104,21 @@ def stored_chain_hash(
     sorted order around the sorted payload): the tests compare both on every event class and
     on random payloads, so this is an evaluation of :func:`chain_hash`, not a second rule.
     """
-    unset = [k for k in AUTHORSHIP_FIELDS if k in payload and payload[k] is None]
+    return stored_hash_of(
+        orjson.dumps(topic), originator_id.encode(), originator_version, timestamp.encode(), payload
+    )
+
+
+def stored_hash_of(
+    topic_json: bytes,
+    originator_id: bytes,
+    originator_version: int,
+    stamp: bytes,
+    payload: dict[str, Any],
+) -> str:
+    """:func:`stored_chain_hash` with its text already encoded: the topic as JSON, the dashed id
+    and the time's text as UTF-8 (a walk encodes a topic and an id once, not once an event)."""
+    unset = [k for k in AUTHORSHIP_FIELDS if payload.get(k, "") is None]
     for key in unset:
         del payload[key]
     try:
@@ -111,17 +126,10 @@ def stored_chain_hash(
     finally:
         for key in unset:
             payload[key] = None
-    encoded = (
+    return sha256(
         b'{"originator_id":"%s","originator_version":%d,"payload":%s,"timestamp":"%s","topic":%s}'
-        % (
-            originator_id.encode(),
-            originator_version,
-            hashed,
-            timestamp.encode(),
-            orjson.dumps(topic),
-        )
-    )
-    return hashlib.sha256(encoded).hexdigest()
+        % (originator_id, originator_version, hashed, stamp, topic_json)
+    ).hexdigest()
 
 
 def canonical_stamp(text: str) -> bool:
@@ -129,25 +137,30 @@ def canonical_stamp(text: str) -> bool:
     parses to (a UTC time with microseconds, as the library writes it), so that it can be
     hashed as it is. Any other text (no microseconds, another offset, another separator, a
     time that does not parse) must be parsed and written again."""
-    if (
-        len(text) != _STAMP_LENGTH
-        or not text.isascii()
-        or text[26:] != "+00:00"
-        or text[4] != "-"
-        or text[7] != "-"
-        or text[10] != "T"
-        or text[13] != ":"
-        or text[16] != ":"
-        or text[19] != "."
-        or text[20:26] == "000000"
-        or not text[20:26].isdigit()
-    ):
-        return False
     try:
-        datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         return False
-    return True
+    return canonical_parsed(text, parsed)
+
+
+def canonical_parsed(text: str, parsed: datetime) -> bool:
+    """:func:`canonical_stamp` of a text that ``datetime.fromisoformat`` parsed (to
+    ``parsed``): a UTC time written with its microseconds, in ``isoformat()``'s own layout."""
+    del parsed  # that it parsed is what is asked of it; its layout is read off the text
+    return (
+        len(text) == _STAMP_LENGTH
+        and text.isascii()
+        and text[26:] == "+00:00"
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[10] == "T"
+        and text[13] == ":"
+        and text[16] == ":"
+        and text[19] == "."
+        and text[20:26] != "000000"
+        and text[20:26].isdigit()
+    )
 
 
 _STAMP_LENGTH = len("2024-12-15T08:30:00.000001+00:00")

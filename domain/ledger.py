@@ -192,13 +192,18 @@ class ProvinceLedger(Application[UUID]):
     def chains(self, funds: Sequence[FundId]) -> dict[str, list[ChainLink]]:
         """The chains of ``funds`` (by name; a fund with no event left has none), checked as
         :meth:`chain` checks one, from one ordered read of the province's events."""
-        names = {f.aggregate_id: str(f) for f in funds}
-        found: dict[str, list[ChainLink]] = {}
-        rows = self.vouchers.select_chains(list(names))
         with paused_gc():
-            for originator_id, stored in itertools.groupby(rows, key=lambda s: s.originator_id):
-                found[names[originator_id]] = verify_chain(stored, self.mapper.to_domain_event)
-        return found
+            return dict(self.walk_chains(funds))
+
+    def walk_chains(self, funds: Sequence[FundId]) -> Iterator[tuple[str, list[ChainLink]]]:
+        """Each of ``funds`` that has events, by name with its chain (checked as :meth:`chain`
+        checks one), in the order read, from one ordered read of the province's events: a
+        walk that keeps what it needs of each fund and drops the rest holds one fund's events
+        at a time, not the province's."""
+        names = {f.aggregate_id: str(f) for f in funds}
+        rows = self.vouchers.select_chains(list(names))
+        for originator_id, stored in itertools.groupby(rows, key=lambda s: s.originator_id):
+            yield names[originator_id], verify_chain(stored, self.mapper.to_domain_event)
 
     def forget_cached(self, ids: Iterable[UUID]) -> None:
         """Drop funds from the cache (after a failed save, another writer moved them on)."""

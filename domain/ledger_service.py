@@ -289,6 +289,13 @@ class Ledger:
         :meth:`ProvinceLedger.chains`); a fund with no event left is absent."""
         return self.province(province).chains(funds)
 
+    def walk_chains(
+        self, province: str, funds: Sequence[FundId]
+    ) -> Iterator[tuple[str, list[ChainLink]]]:
+        """The chains of ``funds`` of one province one fund at a time (see
+        :meth:`ProvinceLedger.walk_chains`)."""
+        return self.province(province).walk_chains(funds)
+
     def close(self) -> None:
         """Close every province's connections."""
         for app in self._provinces.values():

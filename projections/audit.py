@@ -11,8 +11,9 @@ the enrolment on record per county and year.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -21,11 +22,11 @@ from domain.errors import FundNotRegistered
 from domain.fund import Fund, mirror_reference
 from domain.funds import FundId
 from domain.ledger_service import Ledger
-from domain.lines import MIRROR
+from domain.lines import MIRROR, Line
 from domain.seal import Anchor, Checkpoint, Head, Seal, anchor_of, check_anchor
 from projections.decode import utc_text
 from projections.service import ReadModels
-from projections.statement import fold_statement
+from projections.statement import Statement, fold_statement, fold_statements
 from projections.subsidies import enrolment_records
 
 COMPARED = (
@@ -118,12 +119,6 @@ def _replayed_enrolment(events: list[object]) -> dict[tuple[int, str], int]:
     return found
 
 
-def _restatements(fund: str, year: int, events: list[object]) -> int:
-    """The signed effect on the balance of the year's postings recorded as restatements."""
-    restated = [e for e in events if getattr(e, "restatement", False)]
-    return fold_statement(fund, year, restated).current_surplus_fen
-
-
 def audit(
     ledger: Ledger,
     read_models: ReadModels,
@@ -133,6 +128,7 @@ def audit(
     year: int | None = None,
     trusted_keys: Mapping[str, bytes] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    helper: Helper | None = None,
 ) -> AuditReport:
     """Check every chain and every projection of every year of every fund, and every chain
     against the province's seals and checkpoints.
@@ -152,6 +148,7 @@ def audit(
             year=year,
             trusted_keys=trusted_keys,
             progress=progress,
+            helper=helper,
         )
 
 
@@ -164,6 +161,7 @@ def _audit(
     year: int | None,
     trusted_keys: Mapping[str, bytes] | None,
     progress: Callable[[int, int], None] | None,
+    helper: Helper | None,
 ) -> AuditReport:
     read_models.catch_up()
     known = sorted({s.province for s in read_models.status() if s.head})
@@ -171,84 +169,294 @@ def _audit(
     findings: list[Finding] = []
     events = statements = 0
     funds = [f for f in registered_funds(ledger, read_models, chosen) if fund in (None, f)]
-    chains, vouchers = _walk(ledger, funds)
-    for done, each in enumerate(funds, start=1):
-        links = chains.setdefault(str(each), [])
-        if progress is not None:
-            progress(done, len(funds))
-        events += len(links)
-        findings.extend(_check_references(each, links))
-        findings.extend(_check_vouchers(each, links, vouchers.get(str(each), {})))
-        findings.extend(_check_snapshots(ledger, each, links))
-        for link in links:
-            findings.extend(
-                Finding("chain", str(each), link.version, f, f"{each} version {link.version}: {f}")
-                for f in link.findings
-            )
-        decoded: list[object] = [link.event for link in links if link.event is not None]
-        opened = decoded[0] if decoded and isinstance(decoded[0], Fund.Opened) else None
-        if opened is None:
-            detail = (
-                "its first event is not the fund's opening"
-                if links
-                else "the read models know it but no event of it is left"
-            )
-            findings.append(Finding("opening", str(each), None, detail, f"{each}: {detail}"))
-            continue
-        years = {int(e.value_date[:4]) for e in decoded if hasattr(e, "value_date")}
-        closes = {e.year: utc_text(e.timestamp) for e in decoded if isinstance(e, Fund.YearClosed)}
-        for each_year in range(
-            opened.first_year, max(years | set(closes) | {opened.first_year}) + 1
-        ):
-            if year is not None and each_year != year:
-                continue
-            statements += 1
-            findings.extend(
-                _check_year(read_models, each, each_year, decoded, closes.get(each_year))
-            )
-        findings.extend(_check_enrolment(read_models, each, decoded, year))
-    findings.extend(_check_mirrors(ledger, funds, chains))
+    anchors = _chosen_anchors(ledger, chosen, fund, year)
+    anchored: dict[str, list[Anchored]] = {}
+    for index, (anchor, heads) in enumerate(anchors):
+        for head in heads:
+            anchored.setdefault(head.fund, []).append((index, head.version, anchor.year))
+    passes = _all_passes(
+        ledger, read_models, funds, year=year, anchored=anchored, helper=helper, progress=progress
+    )
+    kept = {name: each.kept for name, each in passes.items()}
+    for each in funds:
+        findings.extend(passes[str(each)].findings)
+        events += passes[str(each)].events
+        statements += passes[str(each)].statements
+    findings.extend(_check_mirrors(ledger, funds, kept))
     from projections.sums_audit import sums_findings  # a module of its own (it imports Finding)
 
     findings.extend(
         sums_findings(read_models, chosen, fund=None if fund is None else str(fund), year=year)
     )
-    anchors = 0
-    for province in chosen:
+    for index, (anchor, heads) in enumerate(anchors):
+        for head in heads:
+            if head.fund not in kept:  # a sealed fund outside the walk (its opening removed)
+                name = head.fund
+                links = _links(ledger, FundId.parse(name))
+                kept[name] = _keep(FundId.parse(name), links, anchored.get(name, ()))
+        chains = {h.fund: kept[h.fund].links for h in heads}
+        totals = None
+        if anchor.year is not None:
+            totals = {
+                h.fund: kept[h.fund].totals[index] for h in heads if index in kept[h.fund].totals
+            }
+        findings.extend(
+            Finding(f.check, f.fund, f.version, f.detail, f"{f.fund}: {f.detail}")
+            for f in check_anchor(anchor, chains, trusted_keys or {}, totals_of=totals, only=heads)
+        )
+    from projections.audit_checks import extra_findings  # checks kept in their own modules
+
+    findings.extend(extra_findings(ledger, read_models, chosen, fund, year))
+    return AuditReport(len(funds), events, statements, tuple(findings), len(anchors))
+
+
+def _all_passes(
+    ledger: Ledger,
+    read_models: ReadModels,
+    funds: Sequence[FundId],
+    *,
+    year: int | None,
+    anchored: Mapping[str, list[Anchored]],
+    helper: Helper | None,
+    progress: Callable[[int, int], None] | None,
+) -> dict[str, FundPass]:
+    """Every fund's pass, province by province; with a helper, each province's funds in shares,
+    the largest walked here while the helper walks the others."""
+    passes: dict[str, FundPass] = {}
+
+    def done(each: FundPass) -> None:
+        passes[each.fund] = each
+        if progress is not None:
+            progress(len(passes), len(funds))
+
+    for province in sorted({f.province for f in funds}):
+        ours = [f for f in funds if f.province == province]
+        shared: list[Future[list[FundPass]]] = []
+        if helper is not None and helper.helpers > 0 and len(ours) > 1:
+            ours, *theirs = _shares(read_models, province, ours, helper.helpers + 1)
+            for share in theirs:
+                if share:
+                    named = {str(f): anchored.get(str(f), []) for f in share}
+                    shared.append(helper.submit(province, share, year, named))
+        for walked in fund_passes(
+            ledger, read_models, province, ours, year=year, anchored=anchored
+        ):
+            done(walked)
+        for future in shared:
+            for walked in future.result():
+                done(walked)
+    return passes
+
+
+def _fund_findings(
+    ledger: Ledger,
+    read_models: ReadModels,
+    each: FundId,
+    links: list[ChainLink],
+    vouchers: Mapping[str, int],
+    *,
+    year: int | None,
+) -> tuple[int, list[Finding]]:
+    """One fund's own checks (its chain, references, vouchers, snapshots, every year's
+    statements against a replay, its enrolment), and how many statements were compared."""
+    findings: list[Finding] = []
+    findings.extend(_check_references(each, links))
+    findings.extend(_check_vouchers(each, links, vouchers))
+    findings.extend(_check_snapshots(ledger, each, links))
+    for link in links:
+        if link.findings:
+            findings.extend(
+                Finding("chain", str(each), link.version, f, f"{each} version {link.version}: {f}")
+                for f in link.findings
+            )
+    decoded: list[object] = [link.event for link in links if link.event is not None]
+    opened = decoded[0] if decoded and isinstance(decoded[0], Fund.Opened) else None
+    if opened is None:
+        detail = (
+            "its first event is not the fund's opening"
+            if links
+            else "the read models know it but no event of it is left"
+        )
+        findings.append(Finding("opening", str(each), None, detail, f"{each}: {detail}"))
+        return 0, findings
+    years = {int(e.value_date[:4]) for e in decoded if hasattr(e, "value_date")}
+    closes = {e.year: utc_text(e.timestamp) for e in decoded if isinstance(e, Fund.YearClosed)}
+    checked = [
+        y
+        for y in range(opened.first_year, max(years | set(closes) | {opened.first_year}) + 1)
+        if year in (None, y)
+    ]
+    replayed = fold_statements(str(each), checked, decoded)
+    restated = [e for e in decoded if getattr(e, "restatement", False)]
+    restatements = fold_statements(str(each), checked, restated)
+    for each_year in checked:
+        findings.extend(
+            _check_year(
+                read_models,
+                each,
+                each_year,
+                decoded,
+                closes.get(each_year),
+                replayed=(replayed[each_year], restatements[each_year].current_surplus_fen),
+            )
+        )
+    statements = len(checked)
+    findings.extend(_check_enrolment(read_models, each, decoded, year))
+    return statements, findings
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """What the checks across funds need of a fund once its own checks are done: its links at
+    the versions its anchors name and its last (:func:`check_anchor` reads no other), each
+    sealed year's totals up to the sealed version (by the anchor's place in the run), and its
+    postings as the mirror check reads them (:class:`_Postings`)."""
+
+    links: list[ChainLink]
+    totals: dict[int, dict[str, int]]
+    postings: _Postings
+
+
+@dataclass(frozen=True)
+class _Postings:
+    """A fund's postings as :func:`_check_mirrors` reads them: every reference posted, and
+    the postings a mirror check looks at (between levels, or mirrors: ``#`` in the reference),
+    each reference with its last posting's version, line, amount and counterparty."""
+
+    posted: frozenset[str]
+    checked: dict[str, tuple[int, Line, int, str | None]]
+
+
+def _keep(each: FundId, links: list[ChainLink], anchored: Sequence[Anchored]) -> _Kept:
+    posted: set[str] = set()
+    checked: dict[str, tuple[int, Line, int, str | None]] = {}
+    for link in links:
+        event = link.event
+        if not isinstance(event, Fund.Posted):
+            continue
+        reference = event.reference
+        posted.add(reference)
+        if "#" in reference or (event.LINE in MIRROR and event.counterparty is not None):
+            checked[reference] = (link.version, event.LINE, event.amount_fen, event.counterparty)
+        else:
+            checked.pop(reference, None)
+    versions = {version for _, version, _ in anchored}
+    kept = [link for link in links if link.version in versions]
+    if links:
+        kept.append(links[-1])
+    totals: dict[int, dict[str, int]] = {}
+    for index, version, sealed_year in anchored:
+        if sealed_year is None:
+            continue
+        events = [
+            link.event for link in links if link.event is not None and link.version <= version
+        ]
+        if events:
+            totals[index] = year_totals(str(each), sealed_year, events)
+    return _Kept(kept, totals, _Postings(frozenset(posted), checked))
+
+
+def _chosen_anchors(
+    ledger: Ledger, provinces: Sequence[str], fund: FundId | None, year: int | None
+) -> list[tuple[Anchor, list[Head]]]:
+    """Every seal and checkpoint of the provinces, each with the heads the run compares
+    (narrowed to one fund's and one year's as the run is)."""
+    chosen: list[tuple[Anchor, list[Head]]] = []
+    for province in provinces:
         for anchor in recorded_anchors(ledger, province):
             if year is not None and anchor.year not in (None, year):
                 continue
             heads = [h for h in anchor.heads if fund is None or h.fund == str(fund)]
             if fund is not None and not heads:
                 continue
-            for head in heads:
-                if head.fund not in chains:
-                    chains[head.fund] = _links(ledger, FundId.parse(head.fund))
-            anchors += 1
-            totals = None if anchor.year is None else _totals_at(anchor, heads, chains)
-            findings.extend(
-                Finding(f.check, f.fund, f.version, f.detail, f"{f.fund}: {f.detail}")
-                for f in check_anchor(
-                    anchor, chains, trusted_keys or {}, totals_of=totals, only=heads
-                )
-            )
-    from projections.audit_checks import extra_findings  # checks kept in their own modules
-
-    findings.extend(extra_findings(ledger, read_models, chosen, fund, year))
-    return AuditReport(len(funds), events, statements, tuple(findings), anchors)
+            chosen.append((anchor, heads))
+    return chosen
 
 
-def _walk(
-    ledger: Ledger, funds: Sequence[FundId]
-) -> tuple[dict[str, list[ChainLink]], dict[str, dict[str, int]]]:
-    """The one walk every check shares: each fund's chain, read per province in one pass, and
-    the province's vouchers (fund, reference, the version named), read in one query."""
-    chains: dict[str, list[ChainLink]] = {}
-    vouchers: dict[str, dict[str, int]] = {}
-    for province in sorted({f.province for f in funds}):
-        chains.update(ledger.chains(province, [f for f in funds if f.province == province]))
-        vouchers.update(ledger.province(province).vouchers.voucher_versions())
-    return chains, vouchers
+Anchored = tuple[int, int, int | None]
+"""A head an anchor of the run names on a fund: the anchor's place in the run, the version it
+recorded and, for a seal, its year (None: a checkpoint)."""
+
+
+@dataclass(frozen=True)
+class FundPass:
+    """One fund's own checks and what the checks across funds need of it (a value that can
+    cross to another process: a helper's share of the funds comes back as these)."""
+
+    fund: str
+    events: int
+    statements: int
+    findings: list[Finding]
+    kept: _Kept
+
+
+class Helper(Protocol):
+    """Runs :func:`fund_passes` on shares of a province's funds elsewhere (other processes,
+    on the same store), beside the share the caller walks itself."""
+
+    @property
+    def helpers(self) -> int:
+        """How many shares it takes at once."""
+
+    def submit(
+        self,
+        province: str,
+        funds: list[FundId],
+        year: int | None,
+        anchored: dict[str, list[Anchored]],
+    ) -> Future[list[FundPass]]:
+        """Start the passes of one share."""
+
+
+def fund_passes(
+    ledger: Ledger,
+    read_models: ReadModels,
+    province: str,
+    funds: Sequence[FundId],
+    *,
+    year: int | None,
+    anchored: Mapping[str, Sequence[Anchored]],
+) -> list[FundPass]:
+    """Each fund's own checks, walking the province's chains of ``funds`` in one read, one
+    fund's events at a time (dropped once its checks are done); a fund with no event left
+    comes last, with none."""
+    vouchers = ledger.province(province).vouchers.voucher_versions([str(f) for f in funds])
+    by_name = {str(f): f for f in funds}
+    found: list[FundPass] = []
+
+    def one(each: FundId, links: list[ChainLink]) -> FundPass:
+        name = str(each)
+        statements, findings = _fund_findings(
+            ledger, read_models, each, links, vouchers.get(name, {}), year=year
+        )
+        kept = _keep(each, links, anchored.get(name, ()))
+        return FundPass(name, len(links), statements, findings, kept)
+
+    with paused_gc():
+        for name, links in ledger.walk_chains(province, funds):
+            found.append(one(by_name.pop(name), links))
+            del links
+    found.extend(one(each, []) for each in by_name.values())
+    return found
+
+
+def _shares(
+    read_models: ReadModels, province: str, funds: list[FundId], count: int
+) -> list[list[FundId]]:
+    """The province's funds in ``count`` shares of about as many postings each (by the read
+    models' count: a guess of the work, which only balances the shares; the first share is
+    the largest)."""
+    sizes = read_models.for_province(province).db.query(
+        "SELECT fund, SUM(postings) FROM fl_sums WHERE province = %s GROUP BY fund", [province]
+    )
+    size = {str(row[0]): int(row[1] or 0) for row in sizes}
+    shares: list[list[FundId]] = [[] for _ in range(count)]
+    load = [0] * count
+    for each in sorted(funds, key=lambda f: -size.get(str(f), 0)):
+        lightest = load.index(min(load))
+        shares[lightest].append(each)
+        load[lightest] += size.get(str(each), 0) + 1
+    return shares
 
 
 def _links(ledger: Ledger, fund: FundId) -> list[ChainLink]:
@@ -292,44 +500,31 @@ def _check_references(fund: FundId, links: Sequence[ChainLink]) -> list[Finding]
 
 
 def _check_mirrors(
-    ledger: Ledger, funds: Sequence[FundId], chains: dict[str, list[ChainLink]]
+    ledger: Ledger, funds: Sequence[FundId], kept: dict[str, _Kept]
 ) -> list[Finding]:
     """Every inter-level posting has its mirror on the counterparty fund, on the mirrored line
     and for the same amount, and every mirror names a posting of the paying fund."""
     found: list[Finding] = []
-    postings: dict[str, dict[str, tuple[int, Fund.Posted]]] = {}
 
-    def postings_of(name: str) -> dict[str, tuple[int, Fund.Posted]]:
-        if name in postings:
-            return postings[name]
-        if name not in chains:
-            chains[name] = _links(ledger, FundId.parse(name))
-        postings[name] = {
-            link.event.reference: (link.version, link.event)
-            for link in chains[name]
-            if isinstance(link.event, Fund.Posted)
-        }
-        return postings[name]
+    def postings_of(name: str) -> _Postings:
+        if name not in kept:  # a counterparty outside the walk is read when first named
+            kept[name] = _keep(FundId.parse(name), _links(ledger, FundId.parse(name)), ())
+        return kept[name].postings
 
     for fund in funds:
         name = str(fund)
-        for reference, (version, event) in postings_of(name).items():
+        for reference, (version, line, amount, counterparty) in postings_of(name).checked.items():
             if "#" in reference:
                 paying, _, original = reference.partition("#")
-                if original not in postings_of(paying):
+                if original not in postings_of(paying).posted:
                     detail = f"the mirror {reference} names no posting of {paying}"
                     found.append(
                         Finding("mirror", name, version, detail, f"{name} v{version}: {detail}")
                     )
                 continue
-            counterparty = event.counterparty
-            if event.LINE not in MIRROR or counterparty is None:
-                continue
-            mirror = postings_of(counterparty).get(mirror_reference(fund, reference))
-            if mirror is None or (mirror[1].LINE, mirror[1].amount_fen) != (
-                MIRROR[event.LINE],
-                event.amount_fen,
-            ):
+            assert counterparty is not None
+            mirror = postings_of(counterparty).checked.get(mirror_reference(fund, reference))
+            if mirror is None or (mirror[1], mirror[2]) != (MIRROR[line], amount):
                 detail = f"{reference} has no equal mirror on {counterparty}"
                 found.append(
                     Finding("mirror", name, version, detail, f"{name} v{version}: {detail}")
@@ -514,9 +709,19 @@ def _check_enrolment(
 
 
 def _check_year(
-    read_models: ReadModels, fund: FundId, year: int, events: list[object], closed_at: str | None
+    read_models: ReadModels,
+    fund: FundId,
+    year: int,
+    events: list[object],
+    closed_at: str | None,
+    *,
+    replayed: tuple[Statement, int],
 ) -> list[Finding]:
-    """The findings of one fund's year: restated view, restatements, close, as-closed view."""
+    """The findings of one fund's year: restated view, restatements, close, as-closed view.
+
+    ``replayed``: the year's statement folded from ``events`` (:func:`fold_statements`, one
+    pass for every year of the fund) and the signed effect on the balance of the year's
+    postings recorded as restatements (the surplus of a fold of those alone)."""
     name = str(fund)
     found: list[Finding] = []
 
@@ -525,10 +730,10 @@ def _check_year(
 
     statement = read_models.statement(fund, year, from_postings=True)
     for key, (seen, expected) in statement_differences(
-        statement.to_json(), fold_statement(name, year, events).to_json()
+        statement.to_json(), replayed[0].to_json()
     ).items():
         add("statement", f"{key} is {seen} in the read model but {expected} on replay")
-    restated = _restatements(name, year, events)
+    restated = replayed[1]
     if statement.restatements_fen != restated:
         add(
             "restatements",

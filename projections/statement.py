@@ -8,6 +8,7 @@ or expense, so it does not inflate the surplus rate.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -183,31 +184,48 @@ def _put_line(out: dict[str, str], lines_fen: dict[str, int], line: str) -> None
 
 def fold_statement(fund: str, year: int, events: Iterable[object]) -> Statement:
     """Fold a fund's events, in order, into its statement for ``year``."""
-    statement = Statement(fund=fund, year=year)
-    balance_before_fen = 0
+    return fold_statements(fund, [year], events)[year]
+
+
+def fold_statements(
+    fund: str, years: Iterable[int], events: Iterable[object]
+) -> dict[int, Statement]:
+    """Fold a fund's events, in order, into its statement for each of ``years``, in one pass.
+
+    A year's opening balance is the fund's opening plus every movement of an earlier fiscal
+    year (balance transfers included); its lines and its transfers are the movements of the
+    year itself.
+    """
+    statements = {year: Statement(fund=fund, year=year) for year in years}
+    opening_fen = 0
+    signed_by_year: dict[int, int] = {}
     for event in events:
         if isinstance(event, Fund.Opened):
-            balance_before_fen += event.opening_balance_fen
+            opening_fen += event.opening_balance_fen
             continue
         movement = _movement(event)
         if movement is None:
             continue
         event_year, keys, signed_fen, is_transfer = movement
-        if event_year < year:
-            balance_before_fen += signed_fen
-        elif event_year == year:
-            if is_transfer:
-                statement.opening_balance_transfers_fen += signed_fen
-                continue
-            line = Line(keys[0])
-            amount = signed_fen if line in ALL_INCOME else -signed_fen
-            for key in keys:
-                statement.lines_fen[key] = statement.lines_fen.get(key, 0) + amount
-    statement.opening_balance_fen = balance_before_fen
-    return statement
+        signed_by_year[event_year] = signed_by_year.get(event_year, 0) + signed_fen
+        statement = statements.get(event_year)
+        if statement is None:
+            continue
+        if is_transfer:
+            statement.opening_balance_transfers_fen += signed_fen
+            continue
+        line = Line(keys[0])
+        amount = signed_fen if line in ALL_INCOME else -signed_fen
+        for key in keys:
+            statement.lines_fen[key] = statement.lines_fen.get(key, 0) + amount
+    for year, statement in statements.items():
+        statement.opening_balance_fen = opening_fen + sum(
+            fen for event_year, fen in signed_by_year.items() if event_year < year
+        )
+    return statements
 
 
-def _movement(event: object) -> tuple[int, list[str], int, bool] | None:
+def _movement(event: object) -> tuple[int, tuple[str, ...], int, bool] | None:
     """(fiscal year, line keys, signed effect on the balance, is a balance transfer)."""
     if isinstance(event, Fund.Posted):
         line, sign = event.LINE, 1
@@ -220,13 +238,21 @@ def _movement(event: object) -> tuple[int, list[str], int, bool] | None:
     else:
         return None
     direction = 1 if line in ALL_INCOME else -1
+    keys = _line_keys(line, sub_line, level)
+    is_transfer = purpose == Purpose.LEGACY_MERGE.value
+    return int(value_date[:4]), keys, sign * direction * amount, is_transfer
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_keys(line: Line, sub_line: str | None, level: str | None) -> tuple[str, ...]:
+    """The statement keys a movement adds to: its line, and its sub-line and level under it
+    (kept per combination: a fold meets a few of them a million times; a tuple, never changed)."""
     keys = [line.value]
     if sub_line:
         keys.append(f"{line.value}.{sub_line}")
     if level:
         keys.append(f"{line.value}.{level}")
-    is_transfer = purpose == Purpose.LEGACY_MERGE.value
-    return int(value_date[:4]), keys, sign * direction * amount, is_transfer
+    return tuple(keys)
 
 
 def statement_for(ledger: Ledger, fund: FundId, year: int) -> Statement:

@@ -68,6 +68,15 @@ def audit_verify(
     archive: Annotated[
         Path | None, typer.Option("--archive", help="check this export, with no database")
     ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            min=1,
+            max=64,
+            help="processes checking the funds side by side (default: by the store's size)",
+        ),
+    ] = None,
     format: FormatOption = Format.table,  # noqa: A002
     db: DbOption = None,
 ) -> None:
@@ -100,6 +109,7 @@ def audit_verify(
                 year=year,
                 trusted_keys=trusted,
                 progress=progress,
+                processes=processes,
             )
     _finish(report, format)
 

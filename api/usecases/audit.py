@@ -31,6 +31,7 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 
 from api.bootstrap import App
+from api.usecases.audit_processes import helper_processes, processes_for
 from clearing.audit_checks import settlement_findings
 from clearing.pool_inputs import check_province
 from domain.access import EVERY_PROVINCE, Action, Principal, authorize
@@ -67,25 +68,35 @@ def verify(
     year: int | None = None,
     trusted_keys: Mapping[str, bytes] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    processes: int | None = None,
 ) -> AuditReport:
     """Every check of every fund in scope; the report says ``ok`` and lists each finding.
 
     ``trusted_keys`` (key id to raw public key): the keys a seal or checkpoint must be signed
     with; None trusts the configured signing key's public half, if there is one.
+    ``processes``: how many processes check the funds (None: chosen by
+    :func:`api.usecases.audit_processes.processes_for`).
     """
     provinces = _provinces(who, province, fund)
     if trusted_keys is None:
         signer = signer_from_env(os.environ)
         trusted_keys = {} if signer is None else {signer.key_id: signer.public_key}
-    report = audit(
-        app.ledger,
-        app.read_models,
-        provinces=provinces,
-        fund=fund,
-        year=year,
-        trusted_keys=trusted_keys,
-        progress=progress,
+    count = (
+        1
+        if fund is not None
+        else processes_for(app.settings, app.read_models, provinces, processes)
     )
+    with helper_processes(app.settings, count) as helper:
+        report = audit(
+            app.ledger,
+            app.read_models,
+            provinces=provinces,
+            fund=fund,
+            year=year,
+            trusted_keys=trusted_keys,
+            progress=progress,
+            helper=helper,
+        )
     return with_settlements(
         app.ledger, app.read_models, report, provinces=provinces, fund=fund, year=year
     )

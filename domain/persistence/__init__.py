@@ -51,8 +51,9 @@ class VoucherRecorder(Protocol):
         """The stored events of these aggregates, by id then version, in one read (a
         server-side cursor on PostgreSQL, one ordered query on SQLite): the auditor's walk."""
 
-    def voucher_versions(self) -> dict[str, dict[str, int]]:
-        """Every voucher of the partition: fund, then reference, to the version it names."""
+    def voucher_versions(self, funds: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
+        """Every voucher of the partition (of ``funds`` alone when given): fund, then
+        reference, to the version it names."""
 
     def insert_batches(self, batches: Batches, progress: Callable[[int], None]) -> None:
         """Write every batch in ONE transaction (all or none), calling ``progress(n)`` once the

@@ -63,11 +63,13 @@ class LedgerPOPORecorder(POPOApplicationRecorder):
         for originator_id in sorted(originator_ids):
             yield from self.select_events(originator_id)
 
-    def voucher_versions(self) -> dict[str, dict[str, int]]:
+    def voucher_versions(self, funds: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {}
+        wanted = None if funds is None else set(funds)
         with self._database_lock:
             for (fund, reference), voucher in self._vouchers.items():
-                found.setdefault(fund, {})[reference] = voucher.fund_version
+                if wanted is None or fund in wanted:
+                    found.setdefault(fund, {})[reference] = voucher.fund_version
         return found
 
     def insert_batches(self, batches: Batches, progress: Callable[[int], None]) -> None:

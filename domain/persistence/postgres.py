@@ -207,11 +207,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                     last_text, last_id = text, UUID(text)
                 yield StoredEvent(last_id, version, topic, state)
 
-    def voucher_versions(self) -> dict[str, dict[str, int]]:
+    def voucher_versions(self, funds: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {}
         statement = SQL("SELECT fund, reference, fund_version FROM {schema}.{table}").format(
             schema=Identifier(self.datastore.schema), table=Identifier(self.vouchers_table_name)
         )
+        if funds is not None:
+            statement = SQL("{} WHERE fund = ANY({})").format(statement, Literal(list(funds)))
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(statement)
             for fund, reference, version in curs:

@@ -123,14 +123,16 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                         last_text, last_id = row[0], UUID(row[0])
                     yield StoredEvent(last_id, row[1], row[2], bytes(row[3]))
 
-    def voucher_versions(self) -> dict[str, dict[str, int]]:
+    def voucher_versions(self, funds: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {}
+        wanted = None if funds is None else set(funds)
         with self.datastore.transaction(commit=False) as c:
             c.execute(
                 f"SELECT fund, reference, fund_version FROM {self.vouchers_table_name}"  # noqa: S608
             )
             for fund, reference, version in c.fetchall():
-                found.setdefault(fund, {})[reference] = version
+                if wanted is None or fund in wanted:
+                    found.setdefault(fund, {})[reference] = version
         return found
 
     def tables_exist(self) -> bool:
