@@ -26,10 +26,14 @@ class App:
 
     ledger: Ledger
     read_models: ReadModels
-    settings_url: str = ""
-    settings: Settings | None = None
-    """What the app was opened with (None: built by hand), for a process that opens the same
-    store (``audit verify``'s helpers)."""
+    settings: Settings
+    """What the app was opened with, for a process that opens the same store (``audit
+    verify``'s helpers)."""
+
+    @property
+    def settings_url(self) -> str:
+        """The default database's URL (tokens and sessions are kept there)."""
+        return self.settings.database_url
 
     def init(self) -> int:
         """Create every table of a new store (events, vouchers, read models)."""
@@ -72,12 +76,7 @@ def bootstrap_app(
     """
     settings = settings or Settings()
     ledger = bootstrap(settings)
-    return App(
-        ledger,
-        ReadModels(projectors(settings, ledger, connect_db)),
-        settings.database_url,
-        settings,
-    )
+    return App(ledger, ReadModels(projectors(settings, ledger, connect_db)), settings)
 
 
 def projectors(

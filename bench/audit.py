@@ -95,8 +95,8 @@ def run(url: str, db: str, schema: str, events: int) -> None:
     app = bootstrap_app(Settings(database_url=url))
     funds = [FundId.parse(f"resident:{c}") for c in CITIES]
     try:
-        if stored_events(db, schema):
-            print(f"store: kept, {stored_events(db, schema):,} events ({schema})")
+        if kept := stored_events(db, schema):
+            print(f"store: kept, {kept:,} events ({schema})")
             app.read_models.catch_up()
         else:
             build(app, funds, events)

@@ -32,7 +32,7 @@ from domain import seal as _seal  # noqa: F401  (its event classes register thei
 from domain.chain import (
     GENESIS_HASH,
     LIBRARY_FIELDS,
-    canonical_parsed,
+    canonical_layout,
     chain_hash,
     payload_of,
     stored_hash_of,
@@ -209,7 +209,7 @@ def plain_link(stored: StoredEvent, classes: dict[str, Any]) -> tuple[Any, str] 
     except ValueError:
         return None
     version = stored.originator_version
-    if canonical_parsed(text, timestamp):
+    if canonical_layout(text):
         del state["chain_hash"]
         topic_field = state.pop("originator_topic", _UNRESOLVED)
         try:

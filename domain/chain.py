@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import date, datetime
-from hashlib import sha256
 from typing import Any
 from uuid import UUID
 
@@ -126,7 +125,7 @@ def stored_hash_of(
     finally:
         for key in unset:
             payload[key] = None
-    return sha256(
+    return hashlib.sha256(
         b'{"originator_id":"%s","originator_version":%d,"payload":%s,"timestamp":"%s","topic":%s}'
         % (originator_id, originator_version, hashed, stamp, topic_json)
     ).hexdigest()
@@ -138,16 +137,15 @@ def canonical_stamp(text: str) -> bool:
     hashed as it is. Any other text (no microseconds, another offset, another separator, a
     time that does not parse) must be parsed and written again."""
     try:
-        parsed = datetime.fromisoformat(text)
+        datetime.fromisoformat(text)
     except ValueError:
         return False
-    return canonical_parsed(text, parsed)
+    return canonical_layout(text)
 
 
-def canonical_parsed(text: str, parsed: datetime) -> bool:
-    """:func:`canonical_stamp` of a text that ``datetime.fromisoformat`` parsed (to
-    ``parsed``): a UTC time written with its microseconds, in ``isoformat()``'s own layout."""
-    del parsed  # that it parsed is what is asked of it; its layout is read off the text
+def canonical_layout(text: str) -> bool:
+    """The layout half of :func:`canonical_stamp`, for a text already known to parse: a UTC
+    time written with its microseconds, in ``isoformat()``'s own layout."""
     return (
         len(text) == _STAMP_LENGTH
         and text.isascii()

@@ -182,18 +182,15 @@ def _audit(
         findings.extend(passes[str(each)].findings)
         events += passes[str(each)].events
         statements += passes[str(each)].statements
-    findings.extend(_check_mirrors(ledger, funds, kept))
+    findings.extend(_check_mirrors(ledger, funds, kept, anchored))
     from projections.sums_audit import sums_findings  # a module of its own (it imports Finding)
 
     findings.extend(
         sums_findings(read_models, chosen, fund=None if fund is None else str(fund), year=year)
     )
     for index, (anchor, heads) in enumerate(anchors):
-        for head in heads:
-            if head.fund not in kept:  # a sealed fund outside the walk (its opening removed)
-                name = head.fund
-                links = _links(ledger, FundId.parse(name))
-                kept[name] = _keep(FundId.parse(name), links, anchored.get(name, ()))
+        for head in heads:  # a sealed fund outside the walk (its opening removed) is read now
+            _kept_of(ledger, head.fund, kept, anchored)
         chains = {h.fund: kept[h.fund].links for h in heads}
         totals = None
         if anchor.year is not None:
@@ -356,6 +353,18 @@ def _keep(each: FundId, links: list[ChainLink], anchored: Sequence[Anchored]) ->
     return _Kept(kept, totals, _Postings(frozenset(posted), checked))
 
 
+def _kept_of(
+    ledger: Ledger, name: str, kept: dict[str, _Kept], anchored: Mapping[str, Sequence[Anchored]]
+) -> _Kept:
+    """The kept parts of a fund, read from the store (and kept) when the walk did not reach it:
+    a counterparty of another province, or a fund whose opening was removed, with its
+    anchored heads either way, whichever check asks first."""
+    if name not in kept:
+        each = FundId.parse(name)
+        kept[name] = _keep(each, _links(ledger, each), anchored.get(name, ()))
+    return kept[name]
+
+
 def _chosen_anchors(
     ledger: Ledger, provinces: Sequence[str], fund: FundId | None, year: int | None
 ) -> list[tuple[Anchor, list[Head]]]:
@@ -435,7 +444,7 @@ def fund_passes(
     with paused_gc():
         for name, links in ledger.walk_chains(province, funds):
             found.append(one(by_name.pop(name), links))
-            del links
+            del links  # before the next fund's chain is read, not after: one fund held at once
     found.extend(one(each, []) for each in by_name.values())
     return found
 
@@ -500,16 +509,17 @@ def _check_references(fund: FundId, links: Sequence[ChainLink]) -> list[Finding]
 
 
 def _check_mirrors(
-    ledger: Ledger, funds: Sequence[FundId], kept: dict[str, _Kept]
+    ledger: Ledger,
+    funds: Sequence[FundId],
+    kept: dict[str, _Kept],
+    anchored: Mapping[str, Sequence[Anchored]],
 ) -> list[Finding]:
     """Every inter-level posting has its mirror on the counterparty fund, on the mirrored line
     and for the same amount, and every mirror names a posting of the paying fund."""
     found: list[Finding] = []
 
-    def postings_of(name: str) -> _Postings:
-        if name not in kept:  # a counterparty outside the walk is read when first named
-            kept[name] = _keep(FundId.parse(name), _links(ledger, FundId.parse(name)), ())
-        return kept[name].postings
+    def postings_of(name: str) -> _Postings:  # a counterparty outside the walk is read now
+        return _kept_of(ledger, name, kept, anchored).postings
 
     for fund in funds:
         name = str(fund)
@@ -668,23 +678,6 @@ def province_funds(ledger: Ledger, province: str) -> list[FundId]:
     recorder = ledger.province(province).recorder
     opened = recorder.select_notifications(1, MAX_FUNDS, topics=[Fund.Opened.TOPIC])
     return [FundId.parse(f) for f in sorted({orjson.loads(n.state)["fund"] for n in opened})]
-
-
-def _totals_at(
-    anchor: Anchor, heads: Sequence[Head], chains: Mapping[str, Sequence[ChainLink]]
-) -> dict[str, dict[str, int]]:
-    """Each sealed fund's totals of the seal's year, folded from its events up to the head."""
-    assert anchor.year is not None
-    totals: dict[str, dict[str, int]] = {}
-    for head in heads:
-        events = [
-            link.event
-            for link in chains.get(head.fund, ())
-            if link.event is not None and link.version <= head.version
-        ]
-        if events:
-            totals[head.fund] = year_totals(head.fund, anchor.year, events)
-    return totals
 
 
 def _check_enrolment(

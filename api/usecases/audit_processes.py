@@ -35,13 +35,13 @@ MAX_PROCESSES = 8
 
 
 def processes_for(
-    settings: Settings | None,
+    settings: Settings,
     read_models: ReadModels,
     provinces: Sequence[str] | None,
     asked: int | None,
 ) -> int:
     """How many processes check the funds: ``asked``, or the choice of the module's rule."""
-    if settings is None or not _shareable(settings):
+    if not _shareable(settings):
         return 1
     if asked is not None:
         return asked
@@ -84,9 +84,9 @@ class ProcessHelper:
 
 
 @contextmanager
-def helper_processes(settings: Settings | None, processes: int) -> Iterator[Helper | None]:
+def helper_processes(settings: Settings, processes: int) -> Iterator[Helper | None]:
     """The helpers of ``processes`` processes in all (None for one), shut down after use."""
-    if settings is None or processes <= 1:
+    if processes <= 1:
         yield None
         return
     helper = ProcessHelper(settings, processes)
