@@ -119,6 +119,7 @@ def _replayed_enrolment(events: list[object]) -> dict[tuple[int, str], int]:
     return found
 
 
+@paused_gc()  # the walk and the replays hold an object per event (domain.audit)
 def audit(
     ledger: Ledger,
     read_models: ReadModels,
@@ -139,30 +140,6 @@ def audit(
     keys an anchor must be signed with (none: signatures are checked only when their key is
     trusted). ``progress(done, total)`` is called after each fund.
     """
-    with paused_gc():  # the walk and the replays hold an object per event (domain.audit)
-        return _audit(
-            ledger,
-            read_models,
-            provinces=provinces,
-            fund=fund,
-            year=year,
-            trusted_keys=trusted_keys,
-            progress=progress,
-            helper=helper,
-        )
-
-
-def _audit(
-    ledger: Ledger,
-    read_models: ReadModels,
-    *,
-    provinces: list[str] | None,
-    fund: FundId | None,
-    year: int | None,
-    trusted_keys: Mapping[str, bytes] | None,
-    progress: Callable[[int, int], None] | None,
-    helper: Helper | None,
-) -> AuditReport:
     read_models.catch_up()
     known = sorted({s.province for s in read_models.status() if s.head})
     chosen = [p for p in known if provinces is None or p in provinces]
