@@ -164,11 +164,16 @@ def pids_answering(
     spreads new connections over the workers unevenly, hence the loop.
     """
     seen: set[int] = set()
+    sent: set[str] = set()
     for _ in range(tries):
-        request_id = send().headers["x-request-id"]
-        for line in server.log_text().splitlines():
-            if request_id in line and line.startswith("{"):
-                seen.add(json.loads(line)["pid"])
+        sent.add(send().headers["x-request-id"])
+        # a worker may still be writing its line when the answer arrives: only whole lines
+        # (ended by a newline) are read, and a line left for a later read is matched then
+        for line in server.log_text().split("\n")[:-1]:
+            if line.startswith("{") and '"request_id"' in line:
+                entry = json.loads(line)
+                if entry.get("request_id") in sent:
+                    seen.add(entry["pid"])
         if len(seen) == workers:
             return seen
     raise AssertionError(f"only workers {seen} answered {tries} requests")
