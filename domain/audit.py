@@ -95,6 +95,29 @@ class ChainLink:
         """The HTTP request that wrote the event (None on the CLI and before it was recorded)."""
         return getattr(self.event, "request_id", None)
 
+    @classmethod
+    def sound(cls, version: int, topic: str, event: Any, recomputed_hash: str) -> ChainLink:
+        """The link of an event with no finding, made without the frozen dataclass's
+        ``__init__`` (which sets each field through ``object.__setattr__``): a walk makes a
+        million of them, and this is the same object with the same fields."""
+        link = _new(cls)
+        _set(
+            link,
+            "__dict__",
+            {
+                "version": version,
+                "topic": topic,
+                "event": event,
+                "recomputed_hash": recomputed_hash,
+                "findings": (),
+            },
+        )
+        return link
+
+
+_new = object.__new__
+_set = object.__setattr__
+
 
 def verify_chain(
     stored_events: Iterable[StoredEvent], decode: Callable[[StoredEvent], Any]
@@ -104,6 +127,7 @@ def verify_chain(
     ``decode`` (the ledger's mapper) decodes a stored event :func:`plain_link` cannot.
     """
     links: list[ChainLink] = []
+    sound = ChainLink.sound
     expected_version = 1
     previous_hash = GENESIS_HASH
     classes: dict[str, Any] = {}
@@ -130,6 +154,8 @@ def verify_chain(
                 ChainLink(
                     stored.originator_version, stored.topic, event, recomputed, tuple(findings)
                 )
+                if findings
+                else sound(stored.originator_version, stored.topic, event, recomputed)
             )
             previous_hash = event.chain_hash
             continue

@@ -35,6 +35,7 @@ LIBRARY_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", 
 AUTHORSHIP_FIELDS = ("recorded_by", "request_id")
 """Who recorded an event: hashed when set, left out when None (as events of class version 1,
 written before they existed, were hashed)."""
+_RECORDED_BY, _REQUEST_ID = AUTHORSHIP_FIELDS
 
 
 def _plain(value: Any) -> Any:
@@ -117,18 +118,25 @@ def stored_hash_of(
 ) -> str:
     """:func:`stored_chain_hash` with its text already encoded: the topic as JSON, the dashed id
     and the time's text as UTF-8 (a walk encodes a topic and an id once, not once an event)."""
-    unset = [k for k in AUTHORSHIP_FIELDS if payload.get(k, "") is None]
-    for key in unset:
-        del payload[key]
-    try:
-        hashed = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
-    finally:
+    get = payload.get
+    if get(_RECORDED_BY, "") is not None and get(_REQUEST_ID, "") is not None:
+        hashed = orjson.dumps(payload, option=_SORTED)  # the usual event: both set, or absent
+    else:
+        unset = [k for k in AUTHORSHIP_FIELDS if get(k, "") is None]
         for key in unset:
-            payload[key] = None
+            del payload[key]
+        try:
+            hashed = orjson.dumps(payload, option=_SORTED)
+        finally:
+            for key in unset:
+                payload[key] = None
     return hashlib.sha256(
         b'{"originator_id":"%s","originator_version":%d,"payload":%s,"timestamp":"%s","topic":%s}'
         % (originator_id, originator_version, hashed, stamp, topic_json)
     ).hexdigest()
+
+
+_SORTED = orjson.OPT_SORT_KEYS
 
 
 def canonical_stamp(text: str) -> bool:

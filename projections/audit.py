@@ -10,6 +10,7 @@ the enrolment on record per county and year.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -151,8 +152,27 @@ def audit(
     for index, (anchor, heads) in enumerate(anchors):
         for head in heads:
             anchored.setdefault(head.fund, []).append((index, head.version, anchor.year))
+    from projections.audit_checks import extra_findings  # checks kept in their own modules
+    from projections.sums_audit import sums_findings  # (both import Finding from here)
+
+    sums: list[Finding] = []
+    extra: list[Finding] = []
+
+    def meanwhile() -> None:  # the checks that do not read the funds' passes
+        sums.extend(
+            sums_findings(read_models, chosen, fund=None if fund is None else str(fund), year=year)
+        )
+        extra.extend(extra_findings(ledger, read_models, chosen, fund, year))
+
     passes = _all_passes(
-        ledger, read_models, funds, year=year, anchored=anchored, helper=helper, progress=progress
+        ledger,
+        read_models,
+        funds,
+        year=year,
+        anchored=anchored,
+        helper=helper,
+        progress=progress,
+        meanwhile=meanwhile,
     )
     kept = {name: each.kept for name, each in passes.items()}
     for each in funds:
@@ -160,11 +180,7 @@ def audit(
         events += passes[str(each)].events
         statements += passes[str(each)].statements
     findings.extend(_check_mirrors(ledger, funds, kept, anchored))
-    from projections.sums_audit import sums_findings  # a module of its own (it imports Finding)
-
-    findings.extend(
-        sums_findings(read_models, chosen, fund=None if fund is None else str(fund), year=year)
-    )
+    findings.extend(sums)
     for index, (anchor, heads) in enumerate(anchors):
         for head in heads:  # a sealed fund outside the walk (its opening removed) is read now
             _kept_of(ledger, head.fund, kept, anchored)
@@ -178,9 +194,7 @@ def audit(
             Finding(f.check, f.fund, f.version, f.detail, f"{f.fund}: {f.detail}")
             for f in check_anchor(anchor, chains, trusted_keys or {}, totals_of=totals, only=heads)
         )
-    from projections.audit_checks import extra_findings  # checks kept in their own modules
-
-    findings.extend(extra_findings(ledger, read_models, chosen, fund, year))
+    findings.extend(extra)
     return AuditReport(len(funds), events, statements, tuple(findings), len(anchors))
 
 
@@ -193,32 +207,47 @@ def _all_passes(
     anchored: Mapping[str, list[Anchored]],
     helper: Helper | None,
     progress: Callable[[int, int], None] | None,
+    meanwhile: Callable[[], None],
 ) -> dict[str, FundPass]:
-    """Every fund's pass, province by province; with a helper, each province's funds in shares,
-    the largest walked here while the helper walks the others."""
+    """Every fund's pass, province by province. With a helper, a province's funds are dealt
+    one at a time (:class:`_Offers`): the helper takes the largest left each time it is free,
+    while this process walks the smallest left, so that both are busy until about the same
+    time. ``meanwhile`` is called once: the first time this process would wait for the
+    helper (it runs while the helper finishes), or at the end."""
     passes: dict[str, FundPass] = {}
+    waiting = [meanwhile]
 
     def done(each: FundPass) -> None:
         passes[each.fund] = each
         if progress is not None:
             progress(len(passes), len(funds))
 
+    def walk(
+        province: str,
+        walked: Sequence[FundId],
+        summed: Mapping[str, Sequence[tuple[Any, ...]]] | None = None,
+    ) -> None:
+        for each in fund_passes(
+            ledger, read_models, province, walked, year=year, anchored=anchored, summed=summed
+        ):
+            done(each)
+
     for province in sorted({f.province for f in funds}):
         ours = [f for f in funds if f.province == province]
-        shared: list[Future[list[FundPass]]] = []
-        if helper is not None and helper.helpers > 0 and len(ours) > 1:
-            ours, *theirs = _shares(read_models, province, ours, helper.helpers + 1)
-            for share in theirs:
-                if share:
-                    named = {str(f): anchored.get(str(f), []) for f in share}
-                    shared.append(helper.submit(province, share, year, named))
-        for walked in fund_passes(
-            ledger, read_models, province, ours, year=year, anchored=anchored
-        ):
-            done(walked)
-        for future in shared:
-            for walked in future.result():
-                done(walked)
+        if helper is None or helper.helpers < 1 or len(ours) < 2:
+            walk(province, ours)
+            continue
+        summed = read_models.summed_postings(province, [str(f) for f in ours])  # one query
+        offers = _Offers(helper, province, _largest_first(read_models, province, ours))
+        offers.start(year, anchored, summed)
+        while (taken := offers.smallest()) is not None:
+            walk(province, [taken], summed)
+        if waiting:
+            waiting.pop()()
+        for each in offers.results():
+            done(each)
+    if waiting:
+        waiting.pop()()
     return passes
 
 
@@ -229,21 +258,25 @@ def _fund_findings(
     links: list[ChainLink],
     vouchers: Mapping[str, int],
     *,
+    summed: Sequence[tuple[Any, ...]],
     year: int | None,
-) -> tuple[int, list[Finding]]:
+) -> tuple[int, list[Finding], _Walked]:
     """One fund's own checks (its chain, references, vouchers, snapshots, every year's
-    statements against a replay, its enrolment), and how many statements were compared."""
+    statements against a replay, its enrolment), how many statements were compared, and
+    what the checks read of its links (:class:`_Walked`, for :func:`_keep`). ``summed``: the
+    fund's postings as the read models sum them (:meth:`ReadModels.summed_postings`)."""
     findings: list[Finding] = []
-    findings.extend(_check_references(each, links))
-    findings.extend(_check_vouchers(each, links, vouchers))
-    findings.extend(_check_snapshots(ledger, each, links))
+    walked = _Walked.of(links)
+    findings.extend(_check_references(each, walked.referenced))
+    findings.extend(_check_vouchers(each, walked.referenced, vouchers))
+    findings.extend(_check_snapshots(ledger, each, walked.decoded))
     for link in links:
         if link.findings:
             findings.extend(
                 Finding("chain", str(each), link.version, f, f"{each} version {link.version}: {f}")
                 for f in link.findings
             )
-    decoded: list[object] = [link.event for link in links if link.event is not None]
+    decoded = walked.decoded
     opened = decoded[0] if decoded and isinstance(decoded[0], Fund.Opened) else None
     if opened is None:
         detail = (
@@ -252,9 +285,8 @@ def _fund_findings(
             else "the read models know it but no event of it is left"
         )
         findings.append(Finding("opening", str(each), None, detail, f"{each}: {detail}"))
-        return 0, findings
-    years = {int(e.value_date[:4]) for e in decoded if hasattr(e, "value_date")}
-    closes = {e.year: utc_text(e.timestamp) for e in decoded if isinstance(e, Fund.YearClosed)}
+        return 0, findings, walked
+    years, closes = walked.years, walked.closes
     checked = [
         y
         for y in range(opened.first_year, max(years | set(closes) | {opened.first_year}) + 1)
@@ -272,11 +304,49 @@ def _fund_findings(
                 decoded,
                 closes.get(each_year),
                 replayed=(replayed[each_year], restatements[each_year].current_surplus_fen),
+                summed=summed,
             )
         )
     statements = len(checked)
     findings.extend(_check_enrolment(read_models, each, decoded, year))
-    return statements, findings
+    return statements, findings, walked
+
+
+@dataclass(frozen=True)
+class _Walked:
+    """What a fund's own checks read of its links, gathered in one pass over them (a walk of
+    a million events pays for each pass over its links)."""
+
+    decoded: list[Any]
+    """Every event that decoded, in order."""
+    referenced: list[tuple[int, str, Any]]
+    """(version, reference, event) of each decoded event that carries a reference, in order."""
+    years: set[int]
+    """The fiscal year of every event with a value date."""
+    closes: dict[int, str]
+    """Each closed year's recorded time (UTC text)."""
+
+    @classmethod
+    def of(cls, links: Sequence[ChainLink]) -> _Walked:
+        decoded: list[Any] = []
+        referenced: list[tuple[int, str, Any]] = []
+        years: set[str] = set()
+        closes: dict[int, str] = {}
+        year_closed = Fund.YearClosed
+        for link in links:
+            event = link.event
+            if event is None:
+                continue
+            decoded.append(event)
+            reference = getattr(event, "reference", None)
+            if isinstance(reference, str):
+                referenced.append((link.version, reference, event))
+            value_date = getattr(event, "value_date", None)
+            if value_date is not None:
+                years.add(value_date[:4])
+            if isinstance(event, year_closed):
+                closes[event.year] = utc_text(event.timestamp)
+        return cls(decoded, referenced, {int(y) for y in years}, closes)
 
 
 @dataclass(frozen=True)
@@ -301,17 +371,24 @@ class _Postings:
     checked: dict[str, tuple[int, Line, int, str | None]]
 
 
-def _keep(each: FundId, links: list[ChainLink], anchored: Sequence[Anchored]) -> _Kept:
+def _keep(
+    each: FundId,
+    links: list[ChainLink],
+    anchored: Sequence[Anchored],
+    referenced: Sequence[tuple[int, str, Any]] | None = None,
+) -> _Kept:
+    """``referenced``: :attr:`_Walked.referenced` of the links, when already gathered."""
     posted: set[str] = set()
     checked: dict[str, tuple[int, Line, int, str | None]] = {}
-    for link in links:
-        event = link.event
-        if not isinstance(event, Fund.Posted):
+    posted_class = Fund.Posted
+    if referenced is None:
+        referenced = _Walked.of(links).referenced
+    for version, reference, event in referenced:
+        if not isinstance(event, posted_class):
             continue
-        reference = event.reference
         posted.add(reference)
-        if "#" in reference or (event.LINE in MIRROR and event.counterparty is not None):
-            checked[reference] = (link.version, event.LINE, event.amount_fen, event.counterparty)
+        if "#" in reference or (event.counterparty is not None and event.LINE in MIRROR):
+            checked[reference] = (version, event.LINE, event.amount_fen, event.counterparty)
         else:
             checked.pop(reference, None)
     versions = {version for _, version, _ in anchored}
@@ -367,7 +444,7 @@ recorded and, for a seal, its year (None: a checkpoint)."""
 @dataclass(frozen=True)
 class FundPass:
     """One fund's own checks and what the checks across funds need of it (a value that can
-    cross to another process: a helper's share of the funds comes back as these)."""
+    cross to another process: the funds a helper walked come back as these)."""
 
     fund: str
     events: int
@@ -377,12 +454,12 @@ class FundPass:
 
 
 class Helper(Protocol):
-    """Runs :func:`fund_passes` on shares of a province's funds elsewhere (other processes,
-    on the same store), beside the share the caller walks itself."""
+    """Runs :func:`fund_passes` on a province's funds elsewhere (other processes, on the same
+    store), beside the funds the caller walks itself."""
 
     @property
     def helpers(self) -> int:
-        """How many shares it takes at once."""
+        """How many passes it runs at once."""
 
     def submit(
         self,
@@ -390,8 +467,10 @@ class Helper(Protocol):
         funds: list[FundId],
         year: int | None,
         anchored: dict[str, list[Anchored]],
+        summed: dict[str, list[tuple[Any, ...]]],
     ) -> Future[list[FundPass]]:
-        """Start the passes of one share."""
+        """Queue the passes of ``funds`` (:func:`fund_passes`, with their anchored heads and
+        summed postings)."""
 
 
 def fund_passes(
@@ -402,20 +481,30 @@ def fund_passes(
     *,
     year: int | None,
     anchored: Mapping[str, Sequence[Anchored]],
+    summed: Mapping[str, Sequence[tuple[Any, ...]]] | None = None,
 ) -> list[FundPass]:
     """Each fund's own checks, walking the province's chains of ``funds`` in one read, one
     fund's events at a time (dropped once its checks are done); a fund with no event left
-    comes last, with none."""
+    comes last, with none. ``summed``: the funds' postings as the read models sum them
+    (:meth:`ReadModels.summed_postings`), when read already."""
     vouchers = ledger.province(province).vouchers.voucher_versions([str(f) for f in funds])
+    if summed is None:
+        summed = read_models.summed_postings(province, [str(f) for f in funds])
     by_name = {str(f): f for f in funds}
     found: list[FundPass] = []
 
     def one(each: FundId, links: list[ChainLink]) -> FundPass:
         name = str(each)
-        statements, findings = _fund_findings(
-            ledger, read_models, each, links, vouchers.get(name, {}), year=year
+        statements, findings, walked = _fund_findings(
+            ledger,
+            read_models,
+            each,
+            links,
+            vouchers.get(name, {}),
+            summed=summed.get(name, ()),
+            year=year,
         )
-        kept = _keep(each, links, anchored.get(name, ()))
+        kept = _keep(each, links, anchored.get(name, ()), walked.referenced)
         return FundPass(name, len(links), statements, findings, kept)
 
     with paused_gc():
@@ -426,23 +515,71 @@ def fund_passes(
     return found
 
 
-def _shares(
-    read_models: ReadModels, province: str, funds: list[FundId], count: int
-) -> list[list[FundId]]:
-    """The province's funds in ``count`` shares of about as many postings each (by the read
-    models' count: a guess of the work, which only balances the shares; the first share is
-    the largest)."""
+def _largest_first(read_models: ReadModels, province: str, funds: list[FundId]) -> list[FundId]:
+    """The province's funds by their postings in the read models, the most first (a guess of
+    each fund's work, which only orders the offers to a helper)."""
     sizes = read_models.for_province(province).db.query(
         "SELECT fund, SUM(postings) FROM fl_sums WHERE province = %s GROUP BY fund", [province]
     )
     size = {str(row[0]): int(row[1] or 0) for row in sizes}
-    shares: list[list[FundId]] = [[] for _ in range(count)]
-    load = [0] * count
-    for each in sorted(funds, key=lambda f: -size.get(str(f), 0)):
-        lightest = load.index(min(load))
-        shares[lightest].append(each)
-        load[lightest] += size.get(str(each), 0) + 1
-    return shares
+    return sorted(funds, key=lambda f: (-size.get(str(f), 0), str(f)))
+
+
+class _Offers:
+    """A province's funds, the largest first, dealt to a helper from the front, one fund a
+    pass, as many at once as it runs (each pass that ends asks for the next), and to the
+    calling process from the back; a fund is dealt once."""
+
+    def __init__(self, helper: Helper, province: str, funds: list[FundId]) -> None:
+        self._helper = helper
+        self._province = province
+        self._funds = funds
+        self._lock = threading.Lock()
+        self._futures: list[Future[list[FundPass]]] = []
+
+    def start(
+        self,
+        year: int | None,
+        anchored: Mapping[str, list[Anchored]],
+        summed: Mapping[str, Sequence[tuple[Any, ...]]],
+    ) -> None:
+        """Give the helper its first funds (each with its anchored heads and its summed
+        postings, :meth:`ReadModels.summed_postings`)."""
+
+        def offer(_: object = None) -> None:
+            with self._lock:  # taken and submitted at once: results() sees every future
+                if not self._funds:
+                    return
+                fund = self._funds.pop(0)
+                try:
+                    name = str(fund)
+                    future = self._helper.submit(
+                        self._province,
+                        [fund],
+                        year,
+                        {name: anchored.get(name, [])},
+                        {name: list(summed.get(name, ()))},
+                    )
+                except BaseException:
+                    self._funds.insert(0, fund)  # left for the calling process
+                    raise
+                self._futures.append(future)
+            future.add_done_callback(offer)
+
+        for _ in range(self._helper.helpers):
+            offer()
+
+    def smallest(self) -> FundId | None:
+        """The smallest fund left, for the calling process (None: every fund is dealt)."""
+        with self._lock:
+            return self._funds.pop() if self._funds else None
+
+    def results(self) -> list[FundPass]:
+        """The helper's passes, once every fund is dealt (raises a pass's failure)."""
+        found: list[FundPass] = []
+        for future in list(self._futures):
+            found.extend(future.result())
+        return found
 
 
 def _links(ledger: Ledger, fund: FundId) -> list[ChainLink]:
@@ -453,9 +590,10 @@ def _links(ledger: Ledger, fund: FundId) -> list[ChainLink]:
         return []
 
 
-def _check_references(fund: FundId, links: Sequence[ChainLink]) -> list[Finding]:
+def _check_references(fund: FundId, referenced: Sequence[tuple[int, str, Any]]) -> list[Finding]:
     """No reference is posted twice in a fund's chain (a deleted voucher would let it), and
-    every reversal names a posting made before it, reversed once."""
+    every reversal names a posting made before it, reversed once (``referenced``:
+    :attr:`_Walked.referenced`)."""
     seen: dict[str, int] = {}
     posted: set[str] = set()
     reversed_at: dict[str, int] = {}
@@ -466,22 +604,20 @@ def _check_references(fund: FundId, links: Sequence[ChainLink]) -> list[Finding]
             Finding(check, str(fund), version, detail, f"{fund} version {version}: {detail}")
         )
 
-    for link in links:
-        reference = getattr(link.event, "reference", None)
-        if not isinstance(reference, str):
-            continue
-        first = seen.setdefault(reference, link.version)
-        if first != link.version:
-            add("reference", link.version, f"reference {reference} is at version {first} too")
-        if isinstance(link.event, Fund.PostingReversed):
-            target = link.event.reverses
-            if target not in posted:
-                add("reversal", link.version, f"reverses {target}, which was never posted")
-            elif target in reversed_at:
-                add("reversal", link.version, f"{target} was reversed at {reversed_at[target]}")
-            reversed_at.setdefault(target, link.version)
-        elif isinstance(link.event, Fund.Posted):
+    reversal, posting = Fund.PostingReversed, Fund.Posted
+    for version, reference, event in referenced:
+        first = seen.setdefault(reference, version)
+        if first != version:
+            add("reference", version, f"reference {reference} is at version {first} too")
+        if isinstance(event, posting):
             posted.add(reference)
+        elif isinstance(event, reversal):
+            target = event.reverses
+            if target not in posted:
+                add("reversal", version, f"reverses {target}, which was never posted")
+            elif target in reversed_at:
+                add("reversal", version, f"{target} was reversed at {reversed_at[target]}")
+            reversed_at.setdefault(target, version)
     return found
 
 
@@ -519,14 +655,15 @@ def _check_mirrors(
     return found
 
 
-def _check_snapshots(ledger: Ledger, fund: FundId, links: Sequence[ChainLink]) -> list[Finding]:
-    """Every stored snapshot of the fund equals the replay of its events up to its version
-    (an edited snapshot would let a load start from a state its events never had)."""
+def _check_snapshots(ledger: Ledger, fund: FundId, decoded: Sequence[Any]) -> list[Finding]:
+    """Every stored snapshot of the fund equals the replay of its events (``decoded``: those
+    of its chain that decoded, in order) up to its version (an edited snapshot would let a
+    load start from a state its events never had)."""
     app = ledger.province(fund.province)
     if app.snapshots is None:
         return []
     found: list[Finding] = []
-    events = iter([link.event for link in links if link.event is not None])
+    events = iter(decoded)
     pending: Any = next(events, None)
     replayed: Any = None
     snapshot: Any
@@ -557,17 +694,19 @@ def _check_snapshots(ledger: Ledger, fund: FundId, links: Sequence[ChainLink]) -
 
 
 def _check_vouchers(
-    fund: FundId, links: Sequence[ChainLink], vouchers: Mapping[str, int]
+    fund: FundId, referenced: Sequence[tuple[int, str, Any]], vouchers: Mapping[str, int]
 ) -> list[Finding]:
-    """Every posting and reversal event has its voucher, which names the event's version (a
-    deleted voucher would let its reference be posted again), and every voucher of the fund
-    (``vouchers``: reference to the version it names) has its posting or reversal event (a
-    voucher without one would refuse a real posting of its reference as already made)."""
+    """Every posting and reversal event (in ``referenced``: :attr:`_Walked.referenced`) has
+    its voucher, which names the event's version (a deleted voucher would let its reference
+    be posted again), and every voucher of the fund (``vouchers``: reference to the version it
+    names) has its posting or reversal event (a voucher without one would refuse a real
+    posting of its reference as already made)."""
+    kinds = (Fund.Posted, Fund.PostingReversed)
     wanted = {
-        link.event.reference: link.version
-        for link in links
-        if isinstance(link.event, Fund.Posted | Fund.PostingReversed)
-        and "#" not in link.event.reference  # a mirror is recorded under its pair's voucher
+        reference: version
+        for version, reference, event in referenced
+        if isinstance(event, kinds)
+        and "#" not in reference  # a mirror is recorded under its pair's voucher
     }
     found: list[Finding] = []
 
@@ -582,7 +721,7 @@ def _check_vouchers(
             add(version, f"the posting {reference} has no voucher")
         elif named != version:
             add(version, f"the voucher of {reference} names version {named}")
-    for reference in sorted(set(vouchers) - set(wanted)):
+    for reference in sorted(vouchers.keys() - wanted.keys()):
         if "#" not in reference:
             named = vouchers[reference]
             add(named, f"the voucher of {reference} has no posting or reversal event")
@@ -686,19 +825,21 @@ def _check_year(
     closed_at: str | None,
     *,
     replayed: tuple[Statement, int],
+    summed: Sequence[tuple[Any, ...]],
 ) -> list[Finding]:
     """The findings of one fund's year: restated view, restatements, close, as-closed view.
 
     ``replayed``: the year's statement folded from ``events`` (:func:`fold_statements`, one
     pass for every year of the fund) and the signed effect on the balance of the year's
-    postings recorded as restatements (the surplus of a fold of those alone)."""
+    postings recorded as restatements (the surplus of a fold of those alone); ``summed``: the
+    fund's postings as the read models sum them (:meth:`ReadModels.summed_postings`)."""
     name = str(fund)
     found: list[Finding] = []
 
     def add(check: str, detail: str) -> None:
         found.append(Finding(check, name, None, f"{year}: {detail}", f"{fund} {year}: {detail}"))
 
-    statement = read_models.statement(fund, year, from_postings=True)
+    statement = read_models.statement(fund, year, from_postings=True, summed=summed)
     for key, (seen, expected) in statement_differences(
         statement.to_json(), replayed[0].to_json()
     ).items():

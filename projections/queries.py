@@ -9,7 +9,8 @@ recorded up to the close); ``restated`` (the default) includes every restatement
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from domain.errors import FundNotRegistered, InvalidInput
 from domain.lines import ALL_INCOME, Line
@@ -47,6 +48,29 @@ def registration(db: ProjectionDB, fund: str, as_of: str | None = None) -> tuple
     return int(found[0][0]), int(found[0][1])
 
 
+_BY_YEAR = (
+    "SELECT fund, fiscal_year, line, sub_line, level, is_transfer, restatement, "
+    "sum(amount_fen) FROM fl_postings WHERE fund IN ({}) AND recorded_at <= %s "
+    "GROUP BY 1, 2, 3, 4, 5, 6, 7"
+)
+SUMMED_FUNDS_PER_QUERY = 500
+"""Funds summed in one query by :func:`summed_postings`."""
+
+
+def summed_postings(db: ProjectionDB, funds: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
+    """Every posting recorded of ``funds`` summed by fund, fiscal year and the columns a
+    statement reads: what :func:`read_statement` sums from ``fl_postings`` (``from_postings``),
+    for every year of many funds, in one query (each fund's statement query reads every page
+    of the table its postings are spread over; the audit reads all its funds' years so)."""
+    found: dict[str, list[tuple[Any, ...]]] = {fund: [] for fund in funds}
+    for start in range(0, len(funds), SUMMED_FUNDS_PER_QUERY):
+        chunk = list(funds[start : start + SUMMED_FUNDS_PER_QUERY])
+        placeholders = ", ".join(["%s"] * len(chunk))
+        for fund, *summed in db.query(_BY_YEAR.format(placeholders), [*chunk, FAR_FUTURE]):
+            found[str(fund)].append(tuple(summed))
+    return found
+
+
 def read_statement(
     db: ProjectionDB,
     fund: str,
@@ -55,10 +79,13 @@ def read_statement(
     view: View = "restated",
     as_of: str | None = None,
     from_postings: bool = False,
+    summed: Sequence[tuple[Any, ...]] | None = None,
 ) -> Statement:
     """The statement of ``fund`` for ``year`` from the read model: the restated view of
     everything recorded from ``fl_sums`` unless ``from_postings`` (the audit compares the
-    postings themselves with a replay, and the sums with the postings)."""
+    postings themselves with a replay, and the sums with the postings). ``summed``: the
+    fund's rows of :func:`summed_postings`, read already (with ``from_postings``, restated,
+    not as of a time), instead of its own query."""
     cutoff = as_of or FAR_FUTURE
     first_year, opening_fen = registration(db, fund, as_of)
     if year < first_year:
@@ -75,17 +102,15 @@ def read_statement(
             )
         cutoff = closed_at
     statement = Statement(fund=fund, year=year, view=view, as_of=as_of, closed_at=closed_at)
-    if view == "restated" and as_of is None and not from_postings:
-        rows = db.query(
-            _STATEMENT + "fl_sums WHERE fund = %s AND fiscal_year <= %s" + _GROUP,
-            (year, fund, year),
-        )
-    else:
-        rows = db.query(
-            _STATEMENT + "fl_postings WHERE fund = %s AND fiscal_year <= %s "
-            "AND recorded_at <= %s" + _GROUP,
-            (year, fund, year, cutoff),
-        )
+    rows = _statement_rows(
+        db,
+        fund,
+        year,
+        cutoff,
+        fixed=view == "restated" and as_of is None,
+        summed=summed,
+        from_postings=from_postings,
+    )
     balance_before = opening_fen
     for earlier, line_text, sub_line, level, is_transfer, restatement, total in rows:
         amount = int(total)
@@ -113,3 +138,32 @@ def _keys(line: str, sub_line: str | None, level: str | None) -> list[str]:
     if level:
         keys.append(f"{line}.{level}")
     return keys
+
+
+def _statement_rows(
+    db: ProjectionDB,
+    fund: str,
+    year: int,
+    cutoff: str,
+    *,
+    fixed: bool,
+    summed: Sequence[tuple[Any, ...]] | None,
+    from_postings: bool,
+) -> list[tuple[Any, ...]]:
+    """The sums :func:`read_statement` folds (before the year, or of it; line, sub-line,
+    level, transfer, restatement, amount): ``fixed`` is the restated view of everything
+    recorded, which ``fl_sums`` answers unless ``from_postings``."""
+    if summed is not None:
+        if not (from_postings and fixed):
+            raise ValueError("summed postings are the restated view of everything recorded")
+        return [(1 if y < year else 0, *rest) for y, *rest in summed if y <= year]
+    if fixed and not from_postings:
+        return db.query(
+            _STATEMENT + "fl_sums WHERE fund = %s AND fiscal_year <= %s" + _GROUP,
+            (year, fund, year),
+        )
+    return db.query(
+        _STATEMENT + "fl_postings WHERE fund = %s AND fiscal_year <= %s "
+        "AND recorded_at <= %s" + _GROUP,
+        (year, fund, year, cutoff),
+    )

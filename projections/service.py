@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Protocol
+from typing import Any, Protocol
 
 from domain.errors import DomainError
 from domain.funds import FundId
 from projections.monthly import MonthFigures, monthly_figures
 from projections.policy import Policy, load_policy
-from projections.queries import View, read_statement
+from projections.queries import View, read_statement, summed_postings
 from projections.ratios_report import china_today, statement_warnings
 from projections.runner import Projector, ProvinceStatus
 from projections.schema import tables_exist
@@ -140,6 +140,14 @@ class ReadModels:
             done += projector.rebuild(report)
         return done
 
+    def summed_postings(
+        self, province: str, funds: Sequence[str]
+    ) -> dict[str, list[tuple[Any, ...]]]:
+        """The postings of ``funds`` (of ``province``) summed for every statement of theirs,
+        after applying every event recorded so far (:func:`summed_postings`)."""
+        self.fresh(provinces=(province,))
+        return summed_postings(self.for_province(province).db, funds)
+
     def statement(
         self,
         fund: FundId,
@@ -150,6 +158,7 @@ class ReadModels:
         policy: Policy | None = None,
         today: date | None = None,
         from_postings: bool = False,
+        summed: Sequence[tuple[Any, ...]] | None = None,
     ) -> Statement:
         """A fund's statement, after applying every event recorded so far, with its warnings.
 
@@ -159,13 +168,20 @@ class ReadModels:
         incomplete one on the trailing 12 months, never on the year to date alone. "Complete"
         is judged on ``today``, or, for an ``as_of`` statement, on the day of ``as_of`` in
         China Standard Time (the funds' fiscal calendar). ``from_postings``: summed from
-        ``fl_postings`` even where ``fl_sums`` answers (:func:`read_statement`).
+        ``fl_postings`` even where ``fl_sums`` answers, ``summed``: from the fund's sums of
+        :meth:`summed_postings` (:func:`read_statement`).
         """
         self.fresh(provinces=(fund.province,))
         started = time.perf_counter()
         db = self.for_province(fund.province).db
         statement = read_statement(
-            db, str(fund), year, view=view, as_of=as_of, from_postings=from_postings
+            db,
+            str(fund),
+            year,
+            view=view,
+            as_of=as_of,
+            from_postings=from_postings,
+            summed=summed,
         )
         policy = policy or load_policy(fund.province)
         statement.accumulated_balance_denominator = policy.accumulated_balance_denominator

@@ -199,14 +199,15 @@ def fold_statements(
     statements = {year: Statement(fund=fund, year=year) for year in years}
     opening_fen = 0
     signed_by_year: dict[int, int] = {}
+    opened = Fund.Opened
     for event in events:
-        if isinstance(event, Fund.Opened):
+        if isinstance(event, opened):
             opening_fen += event.opening_balance_fen
             continue
         movement = _movement(event)
         if movement is None:
             continue
-        event_year, keys, signed_fen, is_transfer = movement
+        event_year, keys, signed_fen, line_fen, is_transfer = movement
         signed_by_year[event_year] = signed_by_year.get(event_year, 0) + signed_fen
         statement = statements.get(event_year)
         if statement is None:
@@ -214,10 +215,9 @@ def fold_statements(
         if is_transfer:
             statement.opening_balance_transfers_fen += signed_fen
             continue
-        line = Line(keys[0])
-        amount = signed_fen if line in ALL_INCOME else -signed_fen
+        lines = statement.lines_fen
         for key in keys:
-            statement.lines_fen[key] = statement.lines_fen.get(key, 0) + amount
+            lines[key] = lines.get(key, 0) + line_fen
     for year, statement in statements.items():
         statement.opening_balance_fen = opening_fen + sum(
             fen for event_year, fen in signed_by_year.items() if event_year < year
@@ -225,33 +225,67 @@ def fold_statements(
     return statements
 
 
-def _movement(event: object) -> tuple[int, tuple[str, ...], int, bool] | None:
-    """(fiscal year, line keys, signed effect on the balance, is a balance transfer)."""
-    if isinstance(event, Fund.Posted):
-        line, sign = event.LINE, 1
-        sub_line, level, purpose = event.sub_line, event.level, event.purpose
-        amount, value_date = event.amount_fen, event.value_date
-    elif isinstance(event, Fund.PostingReversed):
-        line, sign = Line(event.line), -1
-        sub_line, level, purpose = event.sub_line, event.level, event.purpose
-        amount, value_date = event.amount_fen, event.value_date
-    else:
+def _movement(event: object) -> tuple[int, tuple[str, ...], int, int, bool] | None:
+    """(fiscal year, line keys, signed effect on the balance, amount added to each of its
+    line keys, is a balance transfer): a posting adds its amount to its line, a reversal
+    takes it off; the balance moves up by income and down by expense."""
+    cls = type(event)
+    kind = _KINDS[cls] if cls in _KINDS else _kind(cls)
+    if kind is None:
         return None
-    direction = 1 if line in ALL_INCOME else -1
-    keys = _line_keys(line, sub_line, level)
-    is_transfer = purpose == Purpose.LEGACY_MERGE.value
-    return int(value_date[:4]), keys, sign * direction * amount, is_transfer
+    if kind is _REVERSAL:
+        line, direction = _line_of(event.line)  # type: ignore[attr-defined]
+        sign = -1
+    else:
+        line, direction = kind
+        sign = 1
+    moved: Any = event
+    line_fen = sign * moved.amount_fen
+    return (
+        int(moved.value_date[:4]),
+        _line_keys(line, moved.sub_line, moved.level),
+        direction * line_fen,
+        line_fen,
+        moved.purpose == _LEGACY_MERGE,
+    )
+
+
+_REVERSAL = ("reversal", 0)
+_LEGACY_MERGE = Purpose.LEGACY_MERGE.value
+
+
+_KINDS: dict[type, tuple[str, int] | None] = {}
+
+
+def _kind(cls: type) -> tuple[str, int] | None:
+    """What a fold does with an event of ``cls``: a posting's (line, direction: 1 for
+    income, -1 for expense), :data:`_REVERSAL`, or None (it moves no money). Kept per class
+    in :data:`_KINDS`: a fold meets a few classes a million times."""
+    kind: tuple[str, int] | None = None
+    if issubclass(cls, Fund.Posted):
+        kind = _line_of(cls.LINE.value)
+    elif issubclass(cls, Fund.PostingReversed):
+        kind = _REVERSAL
+    _KINDS[cls] = kind
+    return kind
+
+
+@functools.cache
+def _line_of(value: str) -> tuple[str, int]:
+    """A line's key and its direction on the balance (1 for income, -1 for expense)."""
+    line = Line(value)
+    return line.value, 1 if line in ALL_INCOME else -1
 
 
 @functools.lru_cache(maxsize=4096)
-def _line_keys(line: Line, sub_line: str | None, level: str | None) -> tuple[str, ...]:
+def _line_keys(line: str, sub_line: str | None, level: str | None) -> tuple[str, ...]:
     """The statement keys a movement adds to: its line, and its sub-line and level under it
     (kept per combination: a fold meets a few of them a million times; a tuple, never changed)."""
-    keys = [line.value]
+    keys = [line]
     if sub_line:
-        keys.append(f"{line.value}.{sub_line}")
+        keys.append(f"{line}.{sub_line}")
     if level:
-        keys.append(f"{line.value}.{level}")
+        keys.append(f"{line}.{level}")
     return tuple(keys)
 
 
