@@ -8,7 +8,8 @@ applications.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Protocol
 
 from domain.ledger_service import Ledger
@@ -44,8 +45,14 @@ class SqlEventSource:
     def __init__(self, db: ProjectionDB) -> None:
         self._db = db
         self._missing: set[str] = set()
+        self._present: set[str] = set()
+        """Provinces whose events table was found: not looked for again (a background
+        projector's pass asks for the heads many times a second), unless a read of it
+        fails (:meth:`_reading`)."""
 
     def _exists(self, province: str) -> bool:
+        if province in self._present:
+            return True
         if province in self._missing:
             return False
         table = events_table(province)
@@ -54,9 +61,18 @@ class SqlEventSource:
             found = bool(self._db.query(sql, (table,))[0][0])
         else:
             found = self._db.query("SELECT to_regclass(%s) IS NOT NULL", (table,))[0][0] is True
-        if not found:
-            self._missing.add(province)
+        (self._present if found else self._missing).add(province)
         return found
+
+    @contextmanager
+    def _reading(self, provinces: Sequence[str]) -> Iterator[None]:
+        """A read of these provinces' tables; if it fails, their tables are looked for again
+        next time (one may have been dropped)."""
+        try:
+            yield
+        except Exception:
+            self._present.difference_update(provinces)
+            raise
 
     def read(self, province: str, after: int, limit: int) -> list[RawNotification]:
         if not self._exists(province):
@@ -73,14 +89,16 @@ class SqlEventSource:
                 f"FROM {table} WHERE notification_id > %s "
                 "ORDER BY notification_id LIMIT %s"
             )
-        return self._db.query(sql, (after, limit), binary=True)
+        with self._reading([province]):
+            return self._db.query(sql, (after, limit), binary=True)
 
     def head(self, province: str) -> int:
         if not self._exists(province):
             return 0
         column = "rowid" if self._db.dialect == "sqlite" else "notification_id"
         sql = f"SELECT max({column}) FROM {events_table(province)}"  # noqa: S608
-        value = self._db.query(sql)[0][0]
+        with self._reading([province]):
+            value = self._db.query(sql)[0][0]
         return int(value or 0)
 
     def heads(self, provinces: Sequence[str]) -> dict[str, int]:
@@ -93,7 +111,9 @@ class SqlEventSource:
             f"SELECT '{p}', (SELECT max({column}) FROM {events_table(p)})"  # noqa: S608 - ours
             for p in present
         )
-        for province, value in self._db.query(sql):
+        with self._reading(present):
+            rows = self._db.query(sql)
+        for province, value in rows:
             found[str(province)] = int(value or 0)
         return found
 
