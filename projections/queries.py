@@ -15,7 +15,7 @@ from typing import Any, Literal
 from domain.errors import FundNotRegistered, InvalidInput
 from domain.lines import ALL_INCOME, Line
 from projections.db import ProjectionDB
-from projections.statement import Statement
+from projections.statement import Statement, line_keys
 
 View = Literal["restated", "as_closed"]
 FAR_FUTURE = "9999-12-31T23:59:59.999999+00:00"
@@ -27,7 +27,7 @@ _STATEMENT = (
 _GROUP = " GROUP BY 1, 2, 3, 4, 5, 6"
 """A statement's sums, from ``fl_sums`` (everything recorded, restated) or ``fl_postings``
 (as of a time, as closed): the same columns, an absent sub-line or level ``''`` in the sums
-and NULL in the postings, which :func:`_keys` reads alike."""
+and NULL in the postings, which :func:`projections.statement.line_keys` reads alike."""
 
 
 def registration(db: ProjectionDB, fund: str, as_of: str | None = None) -> tuple[int, int]:
@@ -125,19 +125,10 @@ def read_statement(
         if is_transfer:
             statement.opening_balance_transfers_fen += effect
             continue
-        for key in _keys(line_text, sub_line, level):
+        for key in line_keys(line_text, sub_line, level):
             statement.lines_fen[key] = statement.lines_fen.get(key, 0) + amount
     statement.opening_balance_fen = balance_before
     return statement
-
-
-def _keys(line: str, sub_line: str | None, level: str | None) -> list[str]:
-    keys = [line]
-    if sub_line:
-        keys.append(f"{line}.{sub_line}")
-    if level:
-        keys.append(f"{line}.{level}")
-    return keys
 
 
 def _statement_rows(

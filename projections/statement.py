@@ -243,7 +243,7 @@ def _movement(event: object) -> tuple[int, tuple[str, ...], int, int, bool] | No
     line_fen = sign * moved.amount_fen
     return (
         int(moved.value_date[:4]),
-        _line_keys(line, moved.sub_line, moved.level),
+        line_keys(line, moved.sub_line, moved.level),
         direction * line_fen,
         line_fen,
         moved.purpose == _LEGACY_MERGE,
@@ -278,9 +278,10 @@ def _line_of(value: str) -> tuple[str, int]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _line_keys(line: str, sub_line: str | None, level: str | None) -> tuple[str, ...]:
+def line_keys(line: str, sub_line: str | None, level: str | None) -> tuple[str, ...]:
     """The statement keys a movement adds to: its line, and its sub-line and level under it
-    (kept per combination: a fold meets a few of them a million times; a tuple, never changed)."""
+    (an absent one None or ``''``; kept per combination: a fold meets a few of them a million
+    times; a tuple, never changed). The read models' statements add to the same keys."""
     keys = [line]
     if sub_line:
         keys.append(f"{line}.{sub_line}")
