@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -36,7 +37,15 @@ class FundId:
 
     @classmethod
     def parse(cls, text: str, *, field: str = "fund") -> FundId:
-        """Parse ``scheme:region``, refusing an unknown scheme or a malformed region."""
+        """Parse ``scheme:region``, refusing an unknown scheme or a malformed region.
+
+        A text parsed before is answered from a cache (a batch names a few funds many times;
+        a fund id is immutable); a refusal is not cached.
+        """
+        return _parsed(text, field)
+
+    @classmethod
+    def _parse(cls, text: str, field: str) -> FundId:
         scheme_text, sep, region = text.strip().partition(":")
         if not sep:
             raise InvalidInput(
@@ -63,9 +72,19 @@ class FundId:
     @property
     def aggregate_id(self) -> uuid.UUID:
         """The fund aggregate's id, derived from the fund id so that a retry collides."""
-        return uuid.uuid5(FUNDLEDGER_NAMESPACE, f"fund:{self}")
+        return _fund_aggregate_id(self.scheme.value, self.region)
 
     @property
     def is_legacy(self) -> bool:
         """True for the pre-integration urban-resident and NCMS funds."""
         return self.scheme in LEGACY_SCHEMES
+
+
+@functools.lru_cache(maxsize=4_096)
+def _parsed(text: str, field: str) -> FundId:
+    return FundId._parse(text, field)
+
+
+@functools.lru_cache(maxsize=4_096)
+def _fund_aggregate_id(scheme: str, region: str) -> uuid.UUID:
+    return uuid.uuid5(FUNDLEDGER_NAMESPACE, f"fund:{scheme}:{region}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -23,7 +23,7 @@ from domain.errors import ConcurrentWrites, DomainError, FundNotRegistered
 from domain.fund import Fund
 from domain.funds import FundId
 from domain.group_commit import BatchObserver, GroupCommitter
-from domain.ledger import PostingOutcome, ProvinceLedger, RowError
+from domain.ledger import PostingOutcome, ProvinceLedger, RowError, named_funds
 from domain.postings import Posting
 from domain.regions import PROVINCES
 
@@ -215,6 +215,55 @@ class Ledger:
         groups: dict[str, list[int]] = {}
         for index, posting in enumerate(postings):
             groups.setdefault(posting.fund.province, []).append(index)
+        # The check and the write under each province's writes, taken in the order of the
+        # codes: no other write of this process can move a fund in between, so only another
+        # process's write can make the first attempt collide (see domain.group_commit).
+        with ExitStack() as held:
+            for code in sorted(groups):
+                held.enter_context(self.committer(code).exclusive())
+            return self._import_held(
+                postings,
+                groups,
+                chunk=chunk,
+                progress=progress,
+                dry_run=dry_run,
+                restate=restate,
+                author=author,
+            )
+
+    def _import_held(
+        self,
+        postings: Sequence[Posting],
+        groups: dict[str, list[int]],
+        *,
+        chunk: int,
+        progress: Callable[[int], None],
+        dry_run: bool,
+        restate: bool,
+        author: Author | None,
+    ) -> ImportReport:
+        """:meth:`import_postings` once the writes of every province it names are held.
+
+        A request of one province whose last save met another process's save is checked once,
+        under the store's lock: a check outside it would only be done again there. A request
+        of several provinces checks every province before it writes any.
+        """
+        if len(groups) == 1 and not dry_run:
+            (code,) = groups
+            ledger = self.province(code)
+            if ledger.saves_collide:
+                final, refused = ledger.write_under_lock(
+                    postings,
+                    restate=restate,
+                    author=author,
+                    stale=named_funds(postings),
+                    chunk=chunk,
+                    progress=progress,
+                )
+                if refused:
+                    raise RowErrors(refused)
+                posted = len(final.new_vouchers)
+                return ImportReport(posted=posted, duplicates=len(postings) - posted)
         staged = []
         errors: list[RowError] = []
         for code in sorted(groups):
@@ -241,10 +290,7 @@ class Ledger:
                 progress(base + done)
 
             try:
-                # Under the province's writes: a re-check after a collision cannot collide
-                # again with this process's postings (see domain.group_commit).
-                with self.committer(code).exclusive():
-                    final, refused = ledger.write_batch(batch, chunk=chunk, progress=report)
+                final, refused = ledger.write_batch(batch, chunk=chunk, progress=report)
             except ConcurrentWrites as error:
                 self._forget_staged(staged[position + 1 :])
                 if written:

@@ -8,16 +8,14 @@ guarantees is told in :mod:`domain.group_commit` and in docs/architecture.md, "G
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from copy import deepcopy
+from collections.abc import Sequence
 from typing import overload
 from uuid import UUID
 
-from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.errors import ConcurrentWrites, DomainError
-from domain.ledger import SNAPSHOT_INTERVAL, PostingOutcome, ProvinceLedger, _Batch
+from domain.ledger import PostingOutcome, ProvinceLedger, _Batch, named_funds
 from domain.persistence import VOUCHER_COLUMNS
 from domain.postings import Posting
 from domain.vouchers import Voucher
@@ -26,8 +24,9 @@ MAX_BATCH = 500
 """The most postings one save carries; a longer queue is saved in several turns."""
 
 GROUP_ATTEMPTS = 4
-"""Saves of one batch: an optimistic one, then saves checked under the store's table lock (on
-PostgreSQL the first of those cannot collide; on SQLite another process still may)."""
+"""Saves of one batch: an optimistic one (unless the province's saves collide), then saves
+checked under the store's table lock (on PostgreSQL the first of those cannot collide but on a
+reference already posted; on SQLite another process still may)."""
 
 ONE_TRIP_PARAMS = 50
 """A batch of up to this many values (a voucher has 12, an event 4: a posting 16, a pair 20) is
@@ -53,29 +52,44 @@ def write_group(
     funds are brought up to date, the references looked up, the batch staged and written, and
     no other writer can move a fund in between. So a batch that collided with another
     process is written at its second attempt; without it, one process that never collides
-    could keep another's batches colliding forever. The caller must hold the province's
+    could keep another's batches colliding forever. While the province's saves collide
+    (``ledger.saves_collide``: the last one met another process's), the first attempt is
+    already under the lock, without looking references up (a reference already posted fails
+    on the voucher key, and the next attempt looks them up); a save under the lock that found
+    no fund moved makes the next one optimistic again. The caller must hold the province's
     writes (a :class:`GroupCommitter` leader, or inside its ``exclusive()``).
     """
     assert 1 <= len(postings) <= MAX_BATCH, len(postings)
     optimistic = all(p.reverses is None for p in postings)
-    batch, answers = _stage(ledger, postings, restate=restate, look_up=not optimistic)
-    if not batch.new_vouchers:
-        return answers  # nothing to write: every posting a duplicate or refused
-    try:
-        _save(ledger, batch)
-    except IntegrityError:
-        stale = [f.id for f in batch.funds.values()]
+    attempts = GROUP_ATTEMPTS
+    if ledger.saves_collide:
+        stale = named_funds(postings)
     else:
-        return answers
-    for _ in range(GROUP_ATTEMPTS - 1):
-        staged = _StagedUnderLock(ledger, postings, restate=restate, stale=stale)
+        batch, answers = _stage(ledger, postings, restate=restate, look_up=not optimistic)
+        if not batch.new_vouchers:
+            return answers  # nothing to write: every posting a duplicate or refused
+        try:
+            _save(ledger, batch)
+        except IntegrityError:
+            stale = [f.id for f in batch.funds.values()]
+            ledger.saves_collide = True
+            optimistic = False  # the voucher key may have refused a reference posted before
+            attempts -= 1
+        else:
+            return answers
+    for _ in range(attempts):
+        staged = _StagedUnderLock(
+            ledger, postings, restate=restate, stale=stale, look_up=not optimistic
+        )
         try:
             ledger.vouchers.insert_batches(staged, lambda _: None)
-        except IntegrityError:  # a store without a table lock (SQLite across processes)
+        except IntegrityError:  # a reference posted before, or SQLite across processes
             stale = [*stale, *staged.fund_ids()]
+            optimistic = False
             continue
         assert staged.batch is not None
         ledger._after_bulk_write(staged.batch)
+        ledger.saves_collide = staged.moved
         return staged.answers
     # Nothing written: even a refusal or a duplicate may have rested on a neighbour's posting.
     return [
@@ -107,11 +121,15 @@ class _StagedUnderLock(Sequence[Rows]):
         *,
         restate: bool,
         stale: Sequence[UUID],
+        look_up: bool = True,
     ) -> None:
         self._ledger = ledger
         self._postings = postings
         self._restate = restate
         self._stale = stale
+        self._look_up = look_up
+        self.moved = False
+        """Whether another writer had moved a fund since this process cached it."""
         self._rows: list[Rows] | None = None
         self.batch: _Batch | None = None
         self.answers: list[Answer] = []
@@ -128,17 +146,18 @@ class _StagedUnderLock(Sequence[Rows]):
     def _stage(self) -> list[Rows]:
         """Bring the funds up to date, then stage; again if staging met another stale fund
         (a reversal's counterparty, found only once the original's voucher was read)."""
-        _bring_up_to_date(self._ledger, self._stale)
+        self.moved = self._ledger.bring_up_to_date(self._stale)
         done = set(self._stale)
         for _ in range(2):
             batch, self.answers = _stage(
-                self._ledger, self._postings, restate=self._restate, look_up=True
+                self._ledger, self._postings, restate=self._restate, look_up=self._look_up
             )
             self.batch = batch
             others = [f.id for f in batch.funds.values() if f.id not in done]
             done.update(others)
-            if not _bring_up_to_date(self._ledger, others):
+            if not self._ledger.bring_up_to_date(others):
                 break
+            self.moved = True
         to_stored = self._ledger.mapper.to_stored_event
         events = [to_stored(e) for row, _ in batch.staged_events() for e in row]
         return [(events, list(batch.new_vouchers))] if events else []
@@ -195,30 +214,3 @@ def _save(ledger: ProvinceLedger, batch: _Batch) -> None:
         return
     ledger._write_all_or_none(batch, chunk=MAX_BATCH, progress=lambda _: None)
     ledger._after_bulk_write(batch)
-
-
-def _bring_up_to_date(ledger: ProvinceLedger, fund_ids: Iterable[UUID]) -> bool:
-    """Move each cached fund on by the events stored since it was cached (a query each).
-
-    Another process's batch usually added a few events; replaying only those keeps a retry
-    cheap (a reload replays up to a snapshot interval of events). A fund further behind than
-    that is dropped from the cache, to be loaded from its snapshot. Answers whether any moved.
-    """
-    cache = ledger.repository.cache
-    if cache is None:
-        return False
-    moved = False
-    for fund_id in fund_ids:
-        try:
-            cached = cache.get(fund_id)
-        except KeyError:
-            continue  # not cached: it is read from the store when staged
-        newer = list(ledger.events.get(fund_id, gt=cached.version, limit=SNAPSHOT_INTERVAL + 1))
-        if not newer:
-            continue
-        moved = True
-        if len(newer) > SNAPSHOT_INTERVAL:
-            ledger.forget_cached([fund_id])
-            continue
-        cache.put(fund_id, project_aggregate(deepcopy(cached), newer))
-    return moved

@@ -22,7 +22,7 @@ from domain import group_commit
 from domain.errors import ConcurrentWrites, FundNotRegistered, PostingRefused, ReferenceConflict
 from domain.funds import FundId
 from domain.ledger import PostingOutcome
-from domain.ledger_service import Ledger
+from domain.ledger_service import Ledger, RowErrors
 from domain.lines import Line
 from domain.postings import Posting
 from domain.shared_save import MAX_BATCH, write_group
@@ -277,6 +277,96 @@ def test_a_batch_behind_another_writer_is_checked_again_and_written(
         assert_fund(other, CITY2, version=2, balance_fen=7)
     finally:
         other.close()
+
+
+def test_an_import_behind_another_writer_replays_only_what_it_wrote(
+    ledger: Ledger, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = bootstrap(Settings(database_url=url))  # another process: a cache of its own
+    province = ledger.province("140000")
+    reloads: list[Any] = []
+    reload = province.repository._reconstruct_aggregate
+    try:
+        ledger.post(contribution("A-0", 1))  # cached here at version 2
+        other.post(contribution("A-1", 2))  # the store moves on to version 4
+        other.post(contribution("B-0", 3))
+        assert cached_version(ledger, CITY) == 2
+        monkeypatch.setattr(
+            province.repository,
+            "_reconstruct_aggregate",
+            lambda *args: reloads.append(args[0]) or reload(*args),
+        )
+        report = ledger.import_postings(
+            [contribution("B-0", 3), contribution("B-1", 4), contribution("B-2", 5)]
+        )
+        assert (report.posted, report.duplicates) == (2, 1)
+        assert reloads == []  # moved on by the two events it lacked, not reloaded
+        assert cached_version(ledger, CITY) == 6
+        assert_fund(ledger, CITY, version=6, balance_fen=OPENING_FEN + 1 + 2 + 3 + 4 + 5)
+    finally:
+        other.close()
+
+
+def test_after_a_collision_saves_are_staged_under_the_lock_until_nothing_moved(
+    ledger: Ledger, url: str
+) -> None:
+    other = bootstrap(Settings(database_url=url))  # another process: a cache of its own
+    province = ledger.province("140000")
+    try:
+        first = ledger.post(contribution("A-0", 1))  # cached here at version 2
+        other.post(contribution("A-1", 2))  # the store moves on to version 3
+        assert not province.saves_collide
+        assert ledger.post(contribution("A-2", 3)).voucher.fund_version == 4
+        assert province.saves_collide  # the optimistic save met the other writer's
+        other.post(contribution("A-3", 4))  # version 5
+        assert ledger.post(contribution("A-4", 5)).voucher.fund_version == 6
+        assert province.saves_collide  # staged under the lock, and the fund had moved
+        again = ledger.post(contribution("A-0", 1))  # a repeat, under the lock too
+        assert (again.status, again.voucher) == ("duplicate", first.voucher)
+        assert ledger.post(contribution("A-5", 6)).voucher.fund_version == 7
+        assert not province.saves_collide  # nothing had moved: optimistic again
+        assert ledger.post(contribution("A-6", 7)).voucher.fund_version == 8
+        assert_fund(ledger, CITY, version=8, balance_fen=OPENING_FEN + 1 + 2 + 3 + 4 + 5 + 6 + 7)
+    finally:
+        other.close()
+
+
+def test_an_import_after_a_collision_is_checked_once_under_the_lock(
+    ledger: Ledger, url: str
+) -> None:
+    other = bootstrap(Settings(database_url=url))
+    province = ledger.province("140000")
+    try:
+        ledger.post(contribution("A-0", 1))
+        other.post(contribution("A-1", 2))
+        ledger.post(contribution("A-2", 3))  # collides: the province's saves now collide
+        assert province.saves_collide
+        other.post(contribution("A-3", 4))
+        bad = replace(contribution("X-1", 5), value_date=date(2022, 1, 1))  # before the fund
+        with pytest.raises(RowErrors) as refused:
+            ledger.import_postings([contribution("B-0", 6), bad])
+        assert [e.index for e in refused.value.errors] == [1]
+        assert_fund(ledger, CITY, version=5, balance_fen=OPENING_FEN + 1 + 2 + 3 + 4)
+        report = ledger.import_postings([contribution("A-1", 2), contribution("B-0", 6)])
+        assert (report.posted, report.duplicates) == (1, 1)
+        assert_fund(ledger, CITY, version=6, balance_fen=OPENING_FEN + 1 + 2 + 3 + 4 + 6)
+    finally:
+        other.close()
+
+
+def test_imports_of_one_process_at_once_do_not_collide(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    province = ledger.province("140000")
+    rechecks: list[int] = []
+    bring = province.bring_up_to_date
+    monkeypatch.setattr(province, "bring_up_to_date", lambda ids: rechecks.append(1) or bring(ids))
+    files = [[contribution(f"F{t}-{i:03d}", 100 * t + i + 1) for i in range(80)] for t in range(4)]
+    reports = run_threads(4, lambda t: [ledger.import_postings(files[t], chunk=20)])
+    assert [(r.posted, r.duplicates) for (r,) in reports] == [(80, 0)] * 4
+    assert rechecks == []  # each checked and written under the province's writes
+    total = sum(p.amount_fen for f in files for p in f)
+    assert_fund(ledger, CITY, version=1 + 4 * 80, balance_fen=OPENING_FEN + total)
 
 
 def test_the_same_posting_sent_at_once_is_posted_once(ledger: Ledger) -> None:

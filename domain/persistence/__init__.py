@@ -7,7 +7,7 @@ writes the events and their vouchers in one transaction (``app.save(..., voucher
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
@@ -50,6 +50,11 @@ class VoucherRecorder(Protocol):
     def select_chains(self, originator_ids: Sequence[UUID]) -> Iterator[StoredEvent]:
         """The stored events of these aggregates, by id then version, in one read (a
         server-side cursor on PostgreSQL, one ordered query on SQLite): the auditor's walk."""
+
+    def select_events_after(self, after: Mapping[UUID, int], limit: int) -> list[StoredEvent]:
+        """The stored events of each aggregate of ``after`` past the version given for it (at
+        most ``limit`` of each), by id then version, in one query: a fund cache brought up to
+        date after another writer's save."""
 
     def voucher_versions(self, funds: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
         """Every voucher of the partition (of ``funds`` alone when given): fund, then

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -62,6 +62,13 @@ class LedgerPOPORecorder(POPOApplicationRecorder):
     def select_chains(self, originator_ids: Sequence[UUID]) -> Iterator[StoredEvent]:
         for originator_id in sorted(originator_ids):
             yield from self.select_events(originator_id)
+
+    def select_events_after(self, after: Mapping[UUID, int], limit: int) -> list[StoredEvent]:
+        return [
+            event
+            for originator_id in sorted(after)
+            for event in self.select_events(originator_id, gt=after[originator_id], limit=limit)
+        ]
 
     def voucher_versions(self, funds: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {}

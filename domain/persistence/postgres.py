@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -206,6 +206,21 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 if text != last_text:
                     last_text, last_id = text, UUID(text)
                 yield StoredEvent(last_id, version, topic, state)
+
+    def select_events_after(self, after: Mapping[UUID, int], limit: int) -> list[StoredEvent]:
+        if not after:
+            return []
+        statement = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%s::uuid[], %s::int8[]) AS a(id, after) CROSS JOIN LATERAL ("
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "WHERE originator_id = a.id AND originator_version > a.after "
+            "ORDER BY originator_version LIMIT %s) AS e "
+            "ORDER BY e.originator_id, e.originator_version"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, [list(after), list(after.values()), limit])
+            return [StoredEvent(*row) for row in curs.fetchall()]
 
     def voucher_versions(self, funds: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {}

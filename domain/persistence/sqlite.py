@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -122,6 +122,22 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                     if row[0] != last_text:  # one UUID per aggregate: the rows are grouped
                         last_text, last_id = row[0], UUID(row[0])
                     yield StoredEvent(last_id, row[1], row[2], bytes(row[3]))
+
+    def select_events_after(self, after: Mapping[UUID, int], limit: int) -> list[StoredEvent]:
+        found: list[StoredEvent] = []
+        with self.datastore.transaction(commit=False) as c:
+            for originator_id in sorted(after):
+                c.execute(
+                    "SELECT originator_version, topic, state "  # noqa: S608 - our table
+                    f"FROM {self.events_table_name} WHERE originator_id = ? "
+                    "AND originator_version > ? ORDER BY originator_version LIMIT ?",
+                    [originator_id.hex, after[originator_id], limit],
+                )
+                found.extend(
+                    StoredEvent(originator_id, row[0], row[1], bytes(row[2]))
+                    for row in c.fetchall()
+                )
+        return found
 
     def voucher_versions(self, funds: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {}
