@@ -35,7 +35,13 @@ def get_app(request: Request) -> App:
     return app
 
 
-AppDep = Annotated[App, Depends(get_app)]
+async def _app_dependency(request: Request) -> App:
+    """:func:`get_app` as a route's dependency: a coroutine, so that FastAPI runs it on the
+    event loop instead of handing a dictionary lookup to its thread pool (a hop per request)."""
+    return get_app(request)
+
+
+AppDep = Annotated[App, Depends(_app_dependency)]
 
 
 def authenticate(request: Request) -> Principal:

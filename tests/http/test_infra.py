@@ -311,3 +311,18 @@ def test_metrics_count_the_postings_written(live_server: LiveServer) -> None:
         batch = [{**row, "reference": f"METRIC-B{i}"} for i in range(3)]
         assert client.post("/v1/postings/batch", json=batch).status_code == 201
         assert _postings_written(client) == before + 4
+
+
+def test_the_app_a_route_depends_on_is_looked_up_on_the_event_loop() -> None:
+    """FastAPI hands a plain function dependency to its thread pool, a hop per request that
+    cost a quarter of a small authenticated route's CPU (bench/README.md): the App's lookup
+    is a coroutine, the caller's (a store query) a thread's."""
+    import inspect
+    from typing import get_args
+
+    from api.http.deps import AppDep, Caller
+
+    (app_dependency,) = (m.dependency for m in get_args(AppDep)[1:])
+    (caller_dependency,) = (m.dependency for m in get_args(Caller)[1:])
+    assert inspect.iscoroutinefunction(app_dependency)
+    assert not inspect.iscoroutinefunction(caller_dependency)
