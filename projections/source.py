@@ -8,6 +8,7 @@ applications.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol
@@ -15,6 +16,9 @@ from typing import Protocol
 from domain.ledger_service import Ledger
 from projections.db import ProjectionDB
 from projections.decode import RawNotification
+
+MISSING_RECHECK_SECONDS = 0.5
+"""How often a source looks again for the events tables it did not find."""
 
 
 class EventSource(Protocol):
@@ -45,6 +49,10 @@ class SqlEventSource:
     def __init__(self, db: ProjectionDB) -> None:
         self._db = db
         self._missing: set[str] = set()
+        """Provinces whose events table was not there when last looked for: looked for again,
+        all in one query, once :data:`MISSING_RECHECK_SECONDS` have passed (a server started
+        before ``fundledger init`` sees the tables made after it)."""
+        self._missing_since = 0.0
         self._present: set[str] = set()
         """Provinces whose events table was found: not looked for again (a background
         projector's pass asks for the heads many times a second), unless a read of it
@@ -53,16 +61,38 @@ class SqlEventSource:
     def _exists(self, province: str) -> bool:
         if province in self._present:
             return True
+        now = time.monotonic()
         if province in self._missing:
-            return False
-        table = events_table(province)
-        if self._db.dialect == "sqlite":
-            sql = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = %s"
-            found = bool(self._db.query(sql, (table,))[0][0])
+            if now - self._missing_since < MISSING_RECHECK_SECONDS:
+                return False
+            self._look_for(sorted(self._missing))
+            self._missing_since = now
         else:
-            found = self._db.query("SELECT to_regclass(%s) IS NOT NULL", (table,))[0][0] is True
-        (self._present if found else self._missing).add(province)
-        return found
+            if not self._missing:
+                self._missing_since = now
+            self._look_for([province])
+        return province in self._present
+
+    def _look_for(self, provinces: list[str]) -> None:
+        """Which of these provinces' events tables exist now, in one query."""
+        tables = [events_table(p) for p in provinces]
+        if self._db.dialect == "sqlite":
+            marks = ", ".join(["%s"] * len(tables))
+            sql = (
+                "SELECT name FROM sqlite_master "  # noqa: S608 - placeholders only
+                f"WHERE type = 'table' AND name IN ({marks})"
+            )
+            rows = self._db.query(sql, tables)
+        else:
+            sql = "SELECT t FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NOT NULL"
+            rows = self._db.query(sql, (tables,))
+        found = {str(row[0]) for row in rows}
+        for province, table in zip(provinces, tables, strict=True):
+            if table in found:
+                self._present.add(province)
+                self._missing.discard(province)
+            else:
+                self._missing.add(province)
 
     @contextmanager
     def _reading(self, provinces: Sequence[str]) -> Iterator[None]:

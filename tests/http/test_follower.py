@@ -3,10 +3,12 @@ the thread survives a database error, and stops on shutdown."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +19,8 @@ from api.usecases.ledger import open_fund, post
 from domain.funds import FundId
 from domain.postings import Line, Posting
 from projections.runner import Projector
-from tests.http.conftest import OPERATOR, ServerFactory
+from tests.conftest import postgres_schema
+from tests.http.conftest import OPERATOR, ServerFactory, init_store
 from tests.http.routes import open_fund as open_fund_over_http
 from tests.http.routes import row
 
@@ -213,3 +216,37 @@ def test_two_workers_projectors_never_apply_the_same_batch_at_once(
             for projector in own:
                 projector.source.close()
                 projector.db.close()
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_server_started_before_init_reads_what_is_written_after(
+    backend: str, server_factory: ServerFactory, tmp_path: Path
+) -> None:
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path}/fundledger.db"
+        else:
+            url = stack.enter_context(postgres_schema())
+        server = server_factory(url)
+        with server.client() as anyone:  # its projectors look for the provinces' tables
+            assert anyone.get("/healthz").status_code in (200, 503)
+        time.sleep(0.3)  # a background pass or two, with no table there yet
+        init_store(url)  # `fundledger init` while the server runs
+        fund = "resident:140100"
+        open_fund_over_http(server, fund)
+        token = server.token(role="provincial", region="140000")
+        with server.client(token) as client:
+            body = row(fund, "contribution", "7.00", "2024-05-01", "LATE-1", sub_line="individual")
+            assert client.post("/v1/postings", json=body).status_code == 201
+            got = client.get(f"/v1/funds/{fund}/statement", params={"year": 2024})
+            metrics = client.get("/metrics").text
+        assert got.status_code == 200, got.text
+        assert got.json()["income"]["contribution.individual"] == "7.00"
+        # The background projector applied it: the read did not wait in vain and catch up.
+        caught_up = 'fundledger_read_phase_seconds_count{phase="catch_up"} '
+        assert [line for line in metrics.splitlines() if line.startswith(caught_up)] in (
+            [],
+            [caught_up + "0.0"],
+        )
