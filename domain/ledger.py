@@ -364,6 +364,10 @@ class ProvinceLedger(Application[UUID]):
         any other. Answers the batch as written, or
         the refusals of the last check (nothing written).
 
+        While the province's saves collide (:attr:`saves_collide`: this process's last one
+        met another process's), the first write is not tried: the batch is checked and
+        written under the lock at once.
+
         Raises:
             ConcurrentWrites: the funds kept moving; nothing was written.
         """
@@ -393,16 +397,18 @@ class ProvinceLedger(Application[UUID]):
         stale: Sequence[UUID],
         chunk: int,
         progress: Callable[[int], None],
+        attempts: int = IMPORT_ATTEMPTS - 1,
     ) -> tuple[_Batch, list[RowError]]:
         """Check and write postings all or none inside one transaction, once it holds the
         store's write lock: the ``stale`` funds brought up to date first (see
-        :class:`_CheckedUnderLock`). Answers as :meth:`write_batch`.
+        :class:`_CheckedUnderLock`); at most ``attempts`` transactions. Answers as
+        :meth:`write_batch`.
 
         Raises:
             ConcurrentWrites: the funds kept moving (SQLite across processes); nothing was
                 written.
         """
-        for _ in range(IMPORT_ATTEMPTS - 1):
+        for _ in range(attempts):
             locked = _CheckedUnderLock(
                 self, postings, restate=restate, author=author, stale=stale, chunk=chunk
             )

@@ -23,7 +23,13 @@ from domain.errors import ConcurrentWrites, DomainError, FundNotRegistered
 from domain.fund import Fund
 from domain.funds import FundId
 from domain.group_commit import BatchObserver, GroupCommitter
-from domain.ledger import PostingOutcome, ProvinceLedger, RowError, named_funds
+from domain.ledger import (
+    IMPORT_ATTEMPTS,
+    PostingOutcome,
+    ProvinceLedger,
+    RowError,
+    named_funds,
+)
 from domain.postings import Posting
 from domain.regions import PROVINCES
 
@@ -259,6 +265,7 @@ class Ledger:
                     stale=named_funds(postings),
                     chunk=chunk,
                     progress=progress,
+                    attempts=IMPORT_ATTEMPTS,
                 )
                 if refused:
                     raise RowErrors(refused)

@@ -25,7 +25,7 @@ MAX_BATCH = 500
 
 GROUP_ATTEMPTS = 4
 """Saves of one batch: an optimistic one (unless the province's saves collide), then saves
-checked under the store's table lock (on PostgreSQL the first of those cannot collide but on a
+checked under the store's table lock (on PostgreSQL the first of those cannot collide, but for a
 reference already posted; on SQLite another process still may)."""
 
 ONE_TRIP_PARAMS = 50
