@@ -66,6 +66,24 @@ class VoucherRecorder(Protocol):
         nothing is written."""
 
 
+class _SelectsEvents(Protocol):
+    def select_events(
+        self, originator_id: UUID, *, gt: int | None = None, limit: int | None = None
+    ) -> Sequence[StoredEvent]: ...
+
+
+def events_after_each(
+    recorder: _SelectsEvents, after: Mapping[UUID, int], limit: int
+) -> list[StoredEvent]:
+    """:meth:`VoucherRecorder.select_events_after` by the library's ``select_events``, one
+    aggregate at a time: for the stores with no round trip to save (SQLite, in memory)."""
+    return [
+        event
+        for originator_id in sorted(after)
+        for event in recorder.select_events(originator_id, gt=after[originator_id], limit=limit)
+    ]
+
+
 def voucher_rows(vouchers: Iterable[Voucher]) -> list[tuple[Any, ...]]:
     """Vouchers as rows in :data:`VOUCHER_COLUMNS` order."""
     return [

@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
-from domain.persistence import Batches
+from domain.persistence import Batches, events_after_each
 from domain.vouchers import Voucher
 
 
@@ -64,11 +64,7 @@ class LedgerPOPORecorder(POPOApplicationRecorder):
             yield from self.select_events(originator_id)
 
     def select_events_after(self, after: Mapping[UUID, int], limit: int) -> list[StoredEvent]:
-        return [
-            event
-            for originator_id in sorted(after)
-            for event in self.select_events(originator_id, gt=after[originator_id], limit=limit)
-        ]
+        return events_after_each(self, after, limit)
 
     def voucher_versions(self, funds: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {}

@@ -69,6 +69,14 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "COPY {schema}.{table} (originator_id, originator_version, topic, state) FROM STDIN"
         ).format(schema=schema, table=Identifier(self.events_table_name))
         self._one_trip_queries: dict[tuple[int, int], bytes] = {}
+        self.select_events_after_statement = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%s::uuid[], %s::int8[]) AS a(id, after) CROSS JOIN LATERAL ("
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "WHERE originator_id = a.id AND originator_version > a.after "
+            "ORDER BY originator_version LIMIT %s) AS e "
+            "ORDER BY e.originator_id, e.originator_version"
+        ).format(schema=schema, table=Identifier(self.events_table_name))
         self.select_reversals_statement = SQL(
             "SELECT reverses, reference FROM {schema}.{table} "
             "WHERE fund = %s AND reverses = ANY(%s)"
@@ -210,16 +218,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def select_events_after(self, after: Mapping[UUID, int], limit: int) -> list[StoredEvent]:
         if not after:
             return []
-        statement = SQL(
-            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
-            "FROM unnest(%s::uuid[], %s::int8[]) AS a(id, after) CROSS JOIN LATERAL ("
-            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
-            "WHERE originator_id = a.id AND originator_version > a.after "
-            "ORDER BY originator_version LIMIT %s) AS e "
-            "ORDER BY e.originator_id, e.originator_version"
-        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            curs.execute(statement, [list(after), list(after.values()), limit])
+            curs.execute(
+                self.select_events_after_statement, [list(after), list(after.values()), limit]
+            )
             return [StoredEvent(*row) for row in curs.fetchall()]
 
     def voucher_versions(self, funds: Sequence[str] | None = None) -> dict[str, dict[str, int]]:

@@ -15,7 +15,13 @@ from eventsourcing.sqlite import (
     SQLiteFactory,
 )
 
-from domain.persistence import VOUCHER_COLUMNS, Batches, voucher_from_row, voucher_rows
+from domain.persistence import (
+    VOUCHER_COLUMNS,
+    Batches,
+    events_after_each,
+    voucher_from_row,
+    voucher_rows,
+)
 from domain.vouchers import Voucher
 
 SELECT_CHUNK = 500
@@ -124,20 +130,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                     yield StoredEvent(last_id, row[1], row[2], bytes(row[3]))
 
     def select_events_after(self, after: Mapping[UUID, int], limit: int) -> list[StoredEvent]:
-        found: list[StoredEvent] = []
-        with self.datastore.transaction(commit=False) as c:
-            for originator_id in sorted(after):
-                c.execute(
-                    "SELECT originator_version, topic, state "  # noqa: S608 - our table
-                    f"FROM {self.events_table_name} WHERE originator_id = ? "
-                    "AND originator_version > ? ORDER BY originator_version LIMIT ?",
-                    [originator_id.hex, after[originator_id], limit],
-                )
-                found.extend(
-                    StoredEvent(originator_id, row[0], row[1], bytes(row[2]))
-                    for row in c.fetchall()
-                )
-        return found
+        return events_after_each(self, after, limit)
 
     def voucher_versions(self, funds: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {}
