@@ -38,12 +38,23 @@ written before they existed, were hashed)."""
 _RECORDED_BY, _REQUEST_ID = AUTHORSHIP_FIELDS
 
 
+_SORTED = orjson.OPT_SORT_KEYS
+
+_AS_IS = frozenset({str, int, bool, type(None), float, dict, list})
+"""Types of values that are encoded as they are (a test of the exact type: one set lookup)."""
+
+
 def _plain(value: Any) -> Any:
+    """A value of a type outside :data:`_AS_IS`: a UUID in its dashed form, a time or a day as
+    ``isoformat()``; anything else (an enumeration's member, say) as it is."""
     if isinstance(value, UUID):
         return str(value)
-    if isinstance(value, datetime | date):
+    if isinstance(value, _TIMES):
         return value.isoformat()
-    raise TypeError(f"cannot canonicalise {type(value).__name__}")
+    return value
+
+
+_TIMES = (datetime, date)
 
 
 def canonical_bytes(content: Mapping[str, Any]) -> bytes:
@@ -52,10 +63,14 @@ def canonical_bytes(content: Mapping[str, Any]) -> bytes:
     UUIDs are written in their dashed form and times as ``isoformat()``, converted before
     encoding so that the bytes do not depend on the JSON library's own conventions.
     """
-    plain = {
-        k: _plain(v) if isinstance(v, UUID | datetime | date) else v for k, v in content.items()
-    }
-    return orjson.dumps(plain, option=orjson.OPT_SORT_KEYS)
+    plain = {k: v if type(v) in _AS_IS else _plain(v) for k, v in content.items()}
+    return plain_bytes(plain)
+
+
+def plain_bytes(plain: Mapping[str, Any]) -> bytes:
+    """:func:`canonical_bytes` of content whose top-level values are already plain (text,
+    numbers, booleans, None, and dictionaries or lists of them): nothing to convert."""
+    return orjson.dumps(plain, option=_SORTED)
 
 
 def chain_hash(
@@ -74,15 +89,19 @@ def chain_hash(
     assert "chain_hash" not in payload
     assert "prev_hash" in payload
     assert "class_version" not in payload
-    hashed = {k: v for k, v in payload.items() if v is not None or k not in AUTHORSHIP_FIELDS}
+    get = payload.get
+    if get(_RECORDED_BY, "") is not None and get(_REQUEST_ID, "") is not None:
+        hashed = payload  # the usual event: both set, or absent
+    else:
+        hashed = {k: v for k, v in payload.items() if v is not None or k not in AUTHORSHIP_FIELDS}
     content = {
         "topic": topic,
-        "originator_id": originator_id,
+        "originator_id": str(originator_id),
         "originator_version": originator_version,
-        "timestamp": timestamp,
+        "timestamp": timestamp.isoformat(),
         "payload": hashed,
     }
-    return hashlib.sha256(canonical_bytes(content)).hexdigest()
+    return hashlib.sha256(plain_bytes(content)).hexdigest()
 
 
 def stored_chain_hash(
@@ -136,9 +155,6 @@ def stored_hash_of(
     ).hexdigest()
 
 
-_SORTED = orjson.OPT_SORT_KEYS
-
-
 def canonical_stamp(text: str) -> bool:
     """Whether a stored time's text is exactly what ``isoformat()`` gives of the time it
     parses to (a UTC time with microseconds, as the library writes it), so that it can be
@@ -178,5 +194,6 @@ def payload_of(event: object) -> dict[str, Any]:
 
 
 def content_digest(content: Mapping[str, Any]) -> str:
-    """SHA-256 of a posting's business content: equal digests mean the same posting."""
-    return hashlib.sha256(canonical_bytes(content)).hexdigest()
+    """SHA-256 of a posting's business content (:meth:`domain.postings.Posting.content`, whose
+    values are all plain): equal digests mean the same posting."""
+    return hashlib.sha256(plain_bytes(content)).hexdigest()
