@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        fl_app = bootstrap_app(settings, connect_db=concurrency.shared_connect)
+        fl_app = bootstrap_app(settings, connect_db=concurrency.pooled_connect)
         fl_app.ledger.observe_batches(metrics.observe_group_commit_batch)
         api.state.fl_app = fl_app
         lag = ops.LagWatcher(fl_app)
