@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 
 import psycopg
@@ -30,21 +31,30 @@ def url() -> Iterator[str]:
 
 def _short_read_behind_a_long_one(db: SharedDB) -> float:
     """Seconds a short read took while another thread's read sleeps 1 s."""
-    started = threading.Event()
-
-    def long_read() -> None:
-        started.set()
-        db.query("SELECT pg_sleep(1)")
-
-    sleeper = threading.Thread(target=long_read)
+    marker = f"long read {uuid.uuid4().hex}"
+    sleeper = threading.Thread(target=db.query, args=(f"SELECT pg_sleep(1) /* {marker} */",))
     sleeper.start()
-    started.wait()
-    time.sleep(0.2)  # the long read is on its connection
+    _until_running(marker)
     began = time.perf_counter()
     assert db.query("SELECT 41 + 1") == [(42,)]
     took = time.perf_counter() - began
     sleeper.join()
     return took
+
+
+def _until_running(marker: str) -> None:
+    """Wait until the server runs the statement that carries ``marker``."""
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        for _ in range(500):
+            running = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE %s",
+                (f"%{marker}%",),
+            ).fetchone()
+            if running and running[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the long read never started")
 
 
 def test_a_short_read_does_not_wait_behind_a_long_one(url: str) -> None:
