@@ -144,17 +144,16 @@ class SharedDB:
                 db.close()
 
 
-def shared_connect(url: str) -> ProjectionDB:
-    """:func:`projections.db.connect`, with one connection that threads may share (what a
-    background projector holds: its session keeps the province's projector lock)."""
+def shared_connect(url: str, *, connections: int = 1) -> ProjectionDB:
+    """:func:`projections.db.connect`, with connections that threads may share: one by
+    default (what a background projector holds: its session keeps the province's projector
+    lock), up to ``connections`` to PostgreSQL."""
     if urlsplit(url).scheme not in ("sqlite", "postgresql", "postgres", "memory"):
         return connect(url)  # refused there, with the reason
-    return SharedDB(url)
+    return SharedDB(url, connections=connections)
 
 
 def pooled_connect(url: str) -> ProjectionDB:
     """:func:`shared_connect` with up to :data:`READ_CONNECTIONS` connections to PostgreSQL,
     for the read models that the requests of a server process share."""
-    if urlsplit(url).scheme not in ("sqlite", "postgresql", "postgres", "memory"):
-        return connect(url)
-    return SharedDB(url, connections=READ_CONNECTIONS)
+    return shared_connect(url, connections=READ_CONNECTIONS)
