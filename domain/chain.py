@@ -43,6 +43,8 @@ _SORTED = orjson.OPT_SORT_KEYS
 _AS_IS = frozenset({str, int, bool, type(None), float, dict, list})
 """Types of values that are encoded as they are (a test of the exact type: one set lookup)."""
 
+_TIMES = (datetime, date)
+
 
 def _plain(value: Any) -> Any:
     """A value of a type outside :data:`_AS_IS`: a UUID in its dashed form, a time or a day as
@@ -52,9 +54,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, _TIMES):
         return value.isoformat()
     return value
-
-
-_TIMES = (datetime, date)
 
 
 def canonical_bytes(content: Mapping[str, Any]) -> bytes:
@@ -89,9 +88,8 @@ def chain_hash(
     assert "chain_hash" not in payload
     assert "prev_hash" in payload
     assert "class_version" not in payload
-    get = payload.get
-    if get(_RECORDED_BY, "") is not None and get(_REQUEST_ID, "") is not None:
-        hashed = payload  # the usual event: both set, or absent
+    if _no_author_unset(payload):
+        hashed = payload
     else:
         hashed = {k: v for k, v in payload.items() if v is not None or k not in AUTHORSHIP_FIELDS}
     content = {
@@ -137,11 +135,10 @@ def stored_hash_of(
 ) -> str:
     """:func:`stored_chain_hash` with its text already encoded: the topic as JSON, the dashed id
     and the time's text as UTF-8 (a walk encodes a topic and an id once, not once an event)."""
-    get = payload.get
-    if get(_RECORDED_BY, "") is not None and get(_REQUEST_ID, "") is not None:
-        hashed = orjson.dumps(payload, option=_SORTED)  # the usual event: both set, or absent
+    if _no_author_unset(payload):
+        hashed = orjson.dumps(payload, option=_SORTED)
     else:
-        unset = [k for k in AUTHORSHIP_FIELDS if get(k, "") is None]
+        unset = [k for k in AUTHORSHIP_FIELDS if payload.get(k, "") is None]
         for key in unset:
             del payload[key]
         try:
@@ -153,6 +150,13 @@ def stored_hash_of(
         b'{"originator_id":"%s","originator_version":%d,"payload":%s,"timestamp":"%s","topic":%s}'
         % (originator_id, originator_version, hashed, stamp, topic_json)
     ).hexdigest()
+
+
+def _no_author_unset(payload: Mapping[str, Any]) -> bool:
+    """Whether neither authorship field is None (the usual event: both set, or both absent),
+    so that the payload is hashed as it is."""
+    get = payload.get
+    return get(_RECORDED_BY, "") is not None and get(_REQUEST_ID, "") is not None
 
 
 def canonical_stamp(text: str) -> bool:
