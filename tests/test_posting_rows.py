@@ -1,5 +1,5 @@
-"""A row's cells are read in one pass (api.schemas.PostingIn): every problem of a row is told,
-in the order of the columns, whichever cells hold text no store keeps."""
+"""Every problem of a postings row is told (api.schemas.PostingIn), in the order of the
+columns, whichever cells hold text no store keeps, are blank or are unknown."""
 
 from __future__ import annotations
 
