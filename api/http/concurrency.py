@@ -34,8 +34,9 @@ from domain.errors import Retryable
 from projections.db import ProjectionDB, Row, connect
 
 READ_CONNECTIONS = 4
-"""Connections a server process's read models may hold to one PostgreSQL database, so that a
-long read (the ratios of a province) does not hold up a short one (a fund's statement)."""
+"""Connections each of a server process's read-model pools (the projection tables; the
+events) may hold to one PostgreSQL database, so that a long read (the ratios of a province)
+does not hold up a short one (a fund's statement)."""
 
 
 class SharedDB:
