@@ -45,6 +45,23 @@ MAX_BATCHES_PER_CALL = 100_000
 """A bound on one catch-up's loop (a billion events)."""
 
 
+_MOVE_POSITION = """
+WITH moved AS (
+    UPDATE fl_tracking SET position = %s WHERE province = %s AND position = %s RETURNING 1
+), before AS (
+    SELECT high FROM fl_applied WHERE province = %s
+), raised AS (
+    UPDATE fl_applied SET high = %s
+    WHERE province = %s AND high < %s AND EXISTS (SELECT 1 FROM moved)
+)
+SELECT (SELECT count(*) FROM moved), (SELECT high FROM before),
+       set_config('synchronous_commit',
+                  CASE WHEN %s THEN current_setting('synchronous_commit') ELSE 'off' END, true)
+"""
+""":meth:`Projector._move_position` in one PostgreSQL statement: the parts of a statement
+see one snapshot, so ``before`` reads the mark as it was before ``raised`` changes it."""
+
+
 @dataclass(frozen=True)
 class ProvinceStatus:
     """Where a province's projection stands."""
@@ -131,7 +148,8 @@ class Projector:
     def _catch_up_province(
         self, province: str, progress: Callable[[int], None], reader: ThreadPoolExecutor
     ) -> int:
-        """Apply a province's new events batch by batch, reading the next batch meanwhile."""
+        """Apply a province's new events batch by batch, reading the next batch meanwhile; a
+        batch shorter than :data:`BATCH_SIZE` held all there was, and is the last."""
         applied = 0
         position = self.position(province)
         batch = self.source.read(province, position, BATCH_SIZE)
@@ -139,15 +157,23 @@ class Projector:
             if not batch:
                 return applied
             new_position = batch[-1][0]
-            ahead = reader.submit(self.source.read, province, new_position, BATCH_SIZE)
+            whole = len(batch) < BATCH_SIZE  # all there was at the read: nothing to read ahead
+            ahead = (
+                None
+                if whole
+                else reader.submit(self.source.read, province, new_position, BATCH_SIZE)
+            )
             if self._apply(province, batch, position, new_position):
                 applied += len(batch)
                 progress(applied)
+                if ahead is None:
+                    return applied
                 position = new_position
                 batch = ahead.result()
             else:  # another projector moved on: read again from where it stopped
                 self.lost += 1
-                ahead.result()
+                if ahead is not None:
+                    ahead.result()
                 position = self.position(province)
                 batch = self.source.read(province, position, BATCH_SIZE)
         raise AssertionError("catch-up did not finish within its bound")
@@ -205,25 +231,53 @@ class Projector:
         for table, columns, row in inserts:
             by_table.setdefault((table, tuple(columns)), []).append(row)
         with self.db.transaction():
-            if not self.wait_for_flush and self.db.dialect == "postgres":
-                self.db.execute("SET LOCAL synchronous_commit = off")
-            moved = self.db.execute(
-                "UPDATE fl_tracking SET position = %s WHERE province = %s AND position = %s",
-                (new, province, old),
-            )
-            if moved != 1:
+            moved, high = self._move_position(province, old, new)
+            if not moved:
                 return False
-            high = self.db.query("SELECT high FROM fl_applied WHERE province = %s", (province,))
-            if high and int(high[0][0]) > old:
+            if high > old:
                 self._forget(province, old, new, by_table.get(("fl_funds", FUND_COLUMNS), []))
-            self.db.execute(
-                "UPDATE fl_applied SET high = %s WHERE province = %s AND high < %s",
-                (new, province, new),
-            )
             for (table, columns), values in by_table.items():
                 self.db.insert_many(table, columns, values)
             sums.add(self.db, by_table.get(("fl_postings", POSTING_COLUMNS), []))
         return True
+
+    def _move_position(self, province: str, old: int, new: int) -> tuple[bool, int]:
+        """Inside a batch's transaction: move the position from ``old`` to ``new`` and raise
+        the province's highest applied mark to ``new``; answer whether the position moved
+        (False: another projector moved it meanwhile, and nothing else is changed) and the
+        mark as it was before.
+
+        On PostgreSQL this is one statement (a background projector's pass under write load
+        is mostly round trips: a batch of a few postings), which also says whether the
+        commit waits for the disk (:attr:`wait_for_flush`, ``synchronous_commit`` for this
+        transaction only)."""
+        if self.db.dialect == "postgres":
+            rows = self.db.query(
+                _MOVE_POSITION,
+                (
+                    new,
+                    province,
+                    old,
+                    province,
+                    new,
+                    province,
+                    new,
+                    self.wait_for_flush,
+                ),
+            )
+            return int(rows[0][0]) == 1, int(rows[0][1] or 0)
+        moved = self.db.execute(
+            "UPDATE fl_tracking SET position = %s WHERE province = %s AND position = %s",
+            (new, province, old),
+        )
+        if moved != 1:
+            return False, 0
+        high = self.db.query("SELECT high FROM fl_applied WHERE province = %s", (province,))
+        self.db.execute(
+            "UPDATE fl_applied SET high = %s WHERE province = %s AND high < %s",
+            (new, province, new),
+        )
+        return True, int(high[0][0]) if high else 0
 
     def _forget(self, province: str, old: int, new: int, funds: Sequence[tuple[Any, ...]]) -> None:
         """Remove the rows that the events after ``old`` up to ``new`` made when they were

@@ -47,15 +47,20 @@ class ReadModels:
         self.follower: Follower | None = None
         self.observe: PhaseObserver = lambda _phase, _seconds: None
 
-    def fresh(self, provinces: Sequence[str] | None = None) -> None:
+    def fresh(self, provinces: Sequence[str] | None = None, *, fund: FundId | None = None) -> None:
         """Make the read models hold every event recorded before this call (of
-        ``provinces`` only, when given): a posting acknowledged before a read is in it.
+        ``provinces`` only, when given; of ``fund`` only, when given: for a read of that
+        fund's own rows): a posting acknowledged before a read is in it.
 
-        Without a follower this catches up. With one, it takes the provinces' heads and then
-        their positions (two queries per database); a province not yet applied up to its head
-        is waited for, until the follower has passed it, catching up itself only when the
-        follower did not in time.
+        Without a follower this catches up (the province of ``fund``). With one, it takes the
+        provinces' heads, or the fund's last event, and then their positions (two queries per
+        database); a province not yet applied up to there is waited for, until the follower
+        has passed it, catching up itself only when the follower did not in time. So a read of
+        one fund waits only while its own events are being applied, not for the other funds'
+        postings of its province (docs/architecture.md, "Read side").
         """
+        if fund is not None:
+            provinces = (fund.province,)
         if self.follower is None:
             self.catch_up(provinces=provinces)
             return
@@ -65,7 +70,11 @@ class ReadModels:
             projector.prepare()  # an older store's new tables, before any query reads them
             mine = [p for p in projector.provinces if provinces is None or p in provinces]
             if mine:
-                found = projector.source.heads(mine)
+                if fund is None:
+                    found = projector.source.heads(mine)
+                else:
+                    head = projector.source.fund_head(fund.province, fund.aggregate_id)
+                    found = {fund.province: head}
                 applied = projector.positions()  # after the heads: reached means applied
                 heads.update((p, h) for p, h in found.items() if applied.get(p, 0) < h)
         started = time.perf_counter()
@@ -171,7 +180,7 @@ class ReadModels:
         ``fl_postings`` even where ``fl_sums`` answers, ``summed``: from the fund's sums of
         :meth:`summed_postings` (:func:`read_statement`).
         """
-        self.fresh(provinces=(fund.province,))
+        self.fresh(fund=fund)
         started = time.perf_counter()
         db = self.for_province(fund.province).db
         statement = read_statement(
@@ -196,7 +205,7 @@ class ReadModels:
     ) -> list[MonthFigures]:
         """A fund's months (:func:`monthly_figures`), after applying every event so far; months
         of coverage over what the province's policy divides by."""
-        self.fresh(provinces=(fund.province,))
+        self.fresh(fund=fund)
         db = self.for_province(fund.province).db
         denominator = load_policy(fund.province).months_of_coverage_denominator
         return monthly_figures(

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol
+from uuid import UUID
 
 from domain.ledger_service import Ledger
 from projections.db import ProjectionDB
@@ -32,6 +33,11 @@ class EventSource(Protocol):
 
     def heads(self, provinces: Sequence[str]) -> dict[str, int]:
         """:meth:`head` of each province, in one query where the store allows."""
+
+    def fund_head(self, province: str, aggregate: UUID) -> int:
+        """The notification id of the last event of one aggregate (a fund) of the province
+        (0 when it has none): a read of that fund alone needs the log applied up to it, not
+        up to the province's head. Never above :meth:`head`."""
 
     def close(self) -> None:
         """Release the source's connection, if it has one."""
@@ -147,6 +153,25 @@ class SqlEventSource:
             found[str(province)] = int(value or 0)
         return found
 
+    def fund_head(self, province: str, aggregate: UUID) -> int:
+        if not self._exists(province):
+            return 0
+        if self._db.dialect == "sqlite":
+            sql = (
+                f"SELECT rowid FROM {events_table(province)} "  # noqa: S608 - ours
+                "WHERE originator_id = %s ORDER BY originator_version DESC LIMIT 1"
+            )
+            key: str | UUID = aggregate.hex
+        else:
+            sql = (
+                f"SELECT notification_id FROM {events_table(province)} "  # noqa: S608 - ours
+                "WHERE originator_id = %s ORDER BY originator_version DESC LIMIT 1"
+            )
+            key = aggregate
+        with self._reading([province]):
+            rows = self._db.query(sql, (key,))
+        return int(rows[0][0]) if rows else 0
+
     def close(self) -> None:
         self._db.close()
 
@@ -169,6 +194,11 @@ class LedgerEventSource:
 
     def heads(self, provinces: Sequence[str]) -> dict[str, int]:
         return {p: self.head(p) for p in provinces}
+
+    def fund_head(self, province: str, aggregate: UUID) -> int:
+        """The province's head: the in-memory recorder keeps no notification id per event
+        (and an in-memory store has no follower, whose wait this bounds)."""
+        return self.head(province)
 
     def close(self) -> None:
         """The ledger's applications are closed by the ledger."""

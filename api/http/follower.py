@@ -12,11 +12,11 @@ take turns per province (:func:`_exclusive`), so that they never apply the same 
 and commit without waiting for the disk (derived rows: a crash loses only what the next pass
 applies again).
 
-A read takes its province's head and position (two queries) and, when the position is short
-of the head, waits, at most :data:`WAIT_SECONDS`, until a pass has seen the position reach it
-(:meth:`ReadModels.fresh`); a posting acknowledged before the read is then in it. If the
-follower has not got there in time (stopped, failing, or far behind), the read catches up
-itself, as the CLI does.
+A read takes its province's head, or for a read of one fund's rows that fund's last event,
+and the position (two queries) and, when the position is short of it, waits, at most
+:data:`WAIT_SECONDS`, until a pass has seen the position reach it (:meth:`ReadModels.fresh`);
+a posting acknowledged before the read is then in it. If the follower has not got there in
+time (stopped, failing, or far behind), the read catches up itself, as the CLI does.
 """
 
 from __future__ import annotations

@@ -250,3 +250,43 @@ def test_a_server_started_before_init_reads_what_is_written_after(
             [],
             [caught_up + "0.0"],
         )
+
+
+def test_a_fund_read_waits_only_for_its_own_funds_events(app: App, backend_url: str) -> None:
+    """A statement needs its own fund's events applied, not the province's: with events of
+    another fund not yet applied it reads at once (the follower here never runs, so any
+    wait would end in the read's own catch-up); with one of its own unapplied it catches
+    up, and sees it."""
+    mine, other = FundId.parse("resident:150500"), FundId.parse("resident:150600")
+    for fund in (mine, other):
+        open_fund(app, OPERATOR, fund, first_year=2024)
+    _posted(app, mine, "M-1")
+    app.read_models.catch_up()
+    own = _own(app, backend_url)
+    source = app.read_models.for_province("150000").source
+    phases: list[str] = []
+    app.read_models.follower = Follower(own, poll=30, gap=0.0, wait=10)  # not started
+    app.read_models.observe = lambda phase, _seconds: phases.append(phase)
+    try:
+        assert source.fund_head("150000", mine.aggregate_id) == _heads(app, "150000")["150000"]
+        _posted(app, other, "O-1")
+        assert source.fund_head("150000", mine.aggregate_id) < _heads(app, "150000")["150000"]
+        assert source.fund_head("150000", other.aggregate_id) == _heads(app, "150000")["150000"]
+        unknown = FundId.parse("resident:150700")
+        assert source.fund_head("150000", unknown.aggregate_id) == 0
+
+        assert app.read_models.statement(mine, 2024).income_subtotal_fen == 100
+        assert phases == ["wait", "query"]
+        position = app.read_models.for_province("150000").position("150000")
+        assert position < _heads(app, "150000")["150000"]  # the other fund's is not applied
+
+        phases.clear()
+        _posted(app, mine, "M-2")
+        assert app.read_models.statement(mine, 2024).income_subtotal_fen == 200
+        assert phases == ["wait", "catch_up", "query"]
+        assert app.read_models.statement(other, 2024).income_subtotal_fen == 100
+    finally:
+        app.read_models.follower = None
+        for projector in own:
+            projector.source.close()
+            projector.db.close()
