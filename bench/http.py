@@ -459,7 +459,11 @@ def main() -> None:
     parser.add_argument("--schema", help="use and keep this schema; build the store if empty")
     parser.add_argument("--build-only", action="store_true", help="stop after the build")
     parser.add_argument("--server-log", help="append the server's log (stderr) to this file")
-    parser.add_argument("--only", choices=["reads"], help="run only the reads under 8 writers")
+    parser.add_argument(
+        "--only",
+        choices=["reads", "singles"],
+        help="run only the reads under 8 writers, or only the single postings",
+    )
     args = parser.parse_args()
     ingest = _ingest()
     run = uuid.uuid4().hex[:8]
@@ -501,6 +505,11 @@ def main() -> None:
             figures["singles"][clients] = singles(
                 server, clients, args.singles, f"{run}-S{clients}"
             )
+            if args.only == "singles":
+                rate, p50 = figures["singles"][clients]
+                print(f"{clients} client(s): {rate:,.0f} postings/s (p50 {p50:.1f} ms)")
+        if args.only == "singles":
+            return
         progress("batch uploads")
         figures["batch"] = batches(server, 2, args.batch_postings, args.batch_size, f"{run}-B")
         progress("statement and ratios under 8 writers")

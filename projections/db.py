@@ -90,20 +90,31 @@ FEW_ROWS = 64
 row (one round trip in all) rather than a ``COPY`` (two round trips, faster per row)."""
 
 
+CONNECT_TIMEOUT = 5
+"""Seconds a PostgreSQL connection may take to open before the store counts as unreachable."""
+
+
+def postgres_target(url: str) -> tuple[str, psycopg.sql.Composed | None]:
+    """A PostgreSQL URL's connection string (without fundledger's ``schema`` parameter) and
+    the statement that puts a new connection in that schema (None: the default one)."""
+    parts = urlsplit(url)
+    schema = parse_qs(parts.query).get("schema", [""])[0]
+    conninfo = parts._replace(query="").geturl().replace("postgres://", "postgresql://", 1)
+    if not schema:
+        return conninfo, None
+    return conninfo, psycopg.sql.SQL("SET search_path TO {}").format(psycopg.sql.Identifier(schema))
+
+
 class PostgresDB:
     """PostgreSQL through psycopg 3 (binary), in the schema the URL names."""
 
     dialect: Literal["sqlite", "postgres"] = "postgres"
 
     def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        schema = parse_qs(parts.query).get("schema", [""])[0]
-        conninfo = parts._replace(query="").geturl().replace("postgres://", "postgresql://", 1)
-        self._conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
-        if schema:
-            self._conn.execute(
-                psycopg.sql.SQL("SET search_path TO {}").format(psycopg.sql.Identifier(schema))
-            )
+        conninfo, in_schema = postgres_target(url)
+        self._conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        if in_schema is not None:
+            self._conn.execute(in_schema)
 
     def query(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[Row]:
         with self._conn.cursor(binary=binary) as cursor:

@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for projector in own:
                 projector.source.close()
                 projector.db.close()
+            await fl_app.tokens.aclose()
             fl_app.close()
 
     api = FastAPI(

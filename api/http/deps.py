@@ -6,7 +6,9 @@
     def statement(fund: str, app: AppDep, who: Caller) -> dict[str, Any]: ...
 
 The caller comes from ``Authorization: Bearer TOKEN``, looked up in the token store on every
-request (no cache: a revoked token is refused from the next request on, in every process).
+request (no cache: a revoked token is refused from the next request on, in every process),
+from the event loop (``TokenStore.lookup_async``): the dependency is a coroutine, so FastAPI
+runs it without a hop to its thread pool.
 No token, an unknown or a revoked one is a 401 that says nothing of what was asked.
 """
 
@@ -44,7 +46,7 @@ async def _app_dependency(request: Request) -> App:
 AppDep = Annotated[App, Depends(_app_dependency)]
 
 
-def authenticate(request: Request) -> Principal:
+async def authenticate(request: Request) -> Principal:
     """The caller of a request, from its ``Authorization`` header alone.
 
     Used where the route's own dependencies did not run: a body that fails validation is
@@ -59,10 +61,10 @@ def authenticate(request: Request) -> Principal:
         if scheme.lower() == "bearer"
         else None
     )
-    return current_principal(request, get_app(request), credentials)
+    return await current_principal(request, get_app(request), credentials)
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     app: AppDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -74,7 +76,7 @@ def current_principal(
     """
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("this request needs 'Authorization: Bearer TOKEN'")
-    record = app.tokens.lookup(credentials.credentials)
+    record = await app.tokens.lookup_async(credentials.credentials)
     if record is None:
         raise Unauthenticated("the token is unknown or revoked")
     request.state.principal = record.name

@@ -10,7 +10,7 @@ server's log only).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import eventsourcing.persistence
@@ -20,7 +20,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.usecases.ledger import BatchRefused
@@ -218,7 +217,7 @@ def http_problem(
     return problem(status, title, detail, headers=headers)
 
 
-def install(app: FastAPI, authenticate: Callable[[Request], object]) -> None:
+def install(app: FastAPI, authenticate: Callable[[Request], Awaitable[object]]) -> None:
     """Register every handler of this module on ``app``.
 
     ``authenticate`` names the caller of a request (raising :class:`Unauthenticated`): FastAPI
@@ -234,7 +233,7 @@ def install(app: FastAPI, authenticate: Callable[[Request], object]) -> None:
         assert isinstance(error, RequestValidationError)
         if request.url.path.startswith("/v1/") and not hasattr(request.state, "principal"):
             try:
-                await run_in_threadpool(authenticate, request)
+                await authenticate(request)
             except Unauthenticated as refused:
                 return await on_unauthenticated(request, refused)
         return validation_problem(error)

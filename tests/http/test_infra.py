@@ -313,10 +313,10 @@ def test_metrics_count_the_postings_written(live_server: LiveServer) -> None:
         assert _postings_written(client) == before + 4
 
 
-def test_the_app_a_route_depends_on_is_looked_up_on_the_event_loop() -> None:
+def test_the_app_and_the_caller_a_route_depends_on_are_looked_up_on_the_event_loop() -> None:
     """FastAPI hands a plain function dependency to its thread pool, a hop per request that
     cost a quarter of a small authenticated route's CPU (bench/README.md): the App's lookup
-    is a coroutine, the caller's (a store query) a thread's."""
+    and the caller's (a store query, awaited on asynchronous connections) are coroutines."""
     import inspect
     from typing import get_args
 
@@ -325,4 +325,4 @@ def test_the_app_a_route_depends_on_is_looked_up_on_the_event_loop() -> None:
     (app_dependency,) = (m.dependency for m in get_args(AppDep)[1:])
     (caller_dependency,) = (m.dependency for m in get_args(Caller)[1:])
     assert inspect.iscoroutinefunction(app_dependency)
-    assert not inspect.iscoroutinefunction(caller_dependency)
+    assert inspect.iscoroutinefunction(caller_dependency)

@@ -171,3 +171,67 @@ def test_revocation_reaches_every_worker_on_the_next_request(
         after = pids_answering(server, send)
         assert set(answers) == {401}
     assert before == after
+
+
+def test_the_event_loops_lookup_answers_as_the_threads(backend_url: str) -> None:
+    """The server's lookup (a coroutine, on asynchronous connections on PostgreSQL) finds
+    what :meth:`TokenStore.lookup` finds, in the URL's schema, and refuses a revoked token."""
+    import asyncio
+
+    from api.identity.tokens import TokenStore
+    from domain.access import Role
+
+    store = TokenStore(backend_url)
+
+    async def both(token: str) -> tuple[object, object]:
+        return store.lookup(token), await store.lookup_async(token)
+
+    try:
+        token, record = store.add("wang", Role.MUNICIPAL, "140100")
+        found, awaited = asyncio.run(both(token))
+        assert found == awaited == record
+        assert asyncio.run(both("flt_not-a-token")) == (None, None)
+        store.revoke("wang")
+        assert asyncio.run(both(token)) == (None, None)
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_a_lookup_connection_the_database_dropped_is_retryable_then_replaced(
+    postgres_url: str,
+) -> None:
+    """A terminated connection answers Retryable (503) once and is closed, not kept: the
+    next lookup opens a new one. A schema with no token table lets no one in."""
+    import asyncio
+
+    import psycopg
+
+    from api.identity.tokens import TokenStore
+    from domain.access import Role
+    from domain.errors import Retryable
+
+    init_store(postgres_url)
+    server, _, query = postgres_url.partition("?")
+    schema = query.removeprefix("schema=")
+    store = TokenStore(postgres_url)
+    token, record = store.add("zhao", Role.AUDITOR, "000000")
+
+    async def scenario() -> None:
+        assert await store.lookup_async(token) == record
+        (conn,) = store._async._idle  # type: ignore[union-attr]
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [conn.info.backend_pid])
+        with pytest.raises(Retryable):
+            await store.lookup_async(token)
+        assert store._async._idle == []  # type: ignore[union-attr]
+        assert await store.lookup_async(token) == record
+        await store.aclose()
+
+    try:
+        asyncio.run(scenario())
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP TABLE "{schema}".fl_tokens')
+        assert asyncio.run(store.lookup_async(token)) is None
+    finally:
+        store.close()
