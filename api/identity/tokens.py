@@ -238,8 +238,9 @@ class TokenStore:
         """:meth:`lookup`, awaited on an event loop (the server's, for every request).
 
         On PostgreSQL the query runs on :class:`AsyncLookups` of the loop, with no hop to a
-        thread (a hop and back cost 32 clients a sixth of their postings/s, bench/README.md,
-        "Authenticating on the event loop"); on SQLite :meth:`lookup` runs in a worker thread.
+        thread (without that hop 8 clients post 22 % more a second, 32 clients 13 % more:
+        bench/README.md, "Authenticating on the event loop"); on SQLite :meth:`lookup` runs
+        in a worker thread.
 
         Raises:
             Retryable: the store did not answer.
