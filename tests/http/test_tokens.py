@@ -186,13 +186,17 @@ def test_the_event_loops_lookup_answers_as_the_threads(backend_url: str) -> None
     async def both(token: str) -> tuple[object, object]:
         return store.lookup(token), await store.lookup_async(token)
 
-    try:
+    async def scenario() -> None:
         token, record = store.add("wang", Role.MUNICIPAL, "140100")
-        found, awaited = asyncio.run(both(token))
+        found, awaited = await both(token)
         assert found == awaited == record
-        assert asyncio.run(both("flt_not-a-token")) == (None, None)
+        assert await both("flt_not-a-token") == (None, None)
         store.revoke("wang")
-        assert asyncio.run(both(token)) == (None, None)
+        assert await both(token) == (None, None)
+        await store.aclose()
+
+    try:
+        asyncio.run(scenario())
     finally:
         store.close()
 
@@ -226,12 +230,12 @@ def test_a_lookup_connection_the_database_dropped_is_retryable_then_replaced(
             await store.lookup_async(token)
         assert store._async._idle == []  # type: ignore[union-attr]
         assert await store.lookup_async(token) == record
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP TABLE "{schema}".fl_tokens')
+        assert await store.lookup_async(token) is None
         await store.aclose()
 
     try:
         asyncio.run(scenario())
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(f'DROP TABLE "{schema}".fl_tokens')
-        assert asyncio.run(store.lookup_async(token)) is None
     finally:
         store.close()
