@@ -36,10 +36,11 @@ staged batch are not safe to share between threads.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from domain.errors import ConcurrentWrites, DomainError
@@ -78,7 +79,7 @@ class _Ticket:
 
     posting: Posting
     restate: bool
-    ready: threading.Event | None = None
+    ready: threading.Event | _LoopSignal | None = None
     answer: Answer | None = None
     failure: BaseException | None = None
     """An error of the whole batch (the store failed): every caller of the batch raises it."""
@@ -126,21 +127,38 @@ class GroupCommitter:
         if self._owner == threading.get_ident():  # inside exclusive(): write it at once
             return _outcome(write_group(self.ledger, [posting], restate=restate)[0])
         ticket = _Ticket(posting, restate)
-        with self._mutex:
-            if len(self._queue) >= MAX_WAITING:
-                raise ConcurrentWrites(
-                    f"{MAX_WAITING} postings are waiting for {self.ledger.province}: post again"
-                )
-            self._queue.append(ticket)
-            leads = not self._leading
-            self._leading = True
-            if not leads:
-                ticket.ready = threading.Event()
-        if not leads:
+        if not self._enqueue(ticket, threading.Event):
             self._wait_turn(ticket)
             if ticket.done:
                 return ticket.result()
         self._lead(ticket)
+        return ticket.result()
+
+    async def submit_async(self, posting: Posting, *, restate: bool = False) -> PostingOutcome:
+        """:meth:`submit` for a coroutine: the same batches, answers and refusals, but a
+        caller waits on its event loop, not on a thread of its own.
+
+        Only a caller that leads a batch hands the save to a thread (``asyncio.to_thread``),
+        so a server process holds one thread per batch in flight, not one per waiting
+        posting. The posting is seen through once submitted: cancelling the caller (its
+        client went away) does not withdraw it, as a thread's caller cannot withdraw either.
+
+        Raises:
+            As :meth:`submit`.
+        """
+        assert posting.fund.province == self.ledger.province
+        submitted = asyncio.ensure_future(self._submit_on_loop(posting, restate))
+        submitted.add_done_callback(_retrieve)
+        return await asyncio.shield(submitted)
+
+    async def _submit_on_loop(self, posting: Posting, restate: bool) -> PostingOutcome:
+        ticket = _Ticket(posting, restate)
+        loop = asyncio.get_running_loop()
+        if not self._enqueue(ticket, lambda: _LoopSignal(loop)):
+            await self._await_turn(ticket)
+            if ticket.done:
+                return ticket.result()
+        await asyncio.to_thread(self._lead, ticket)
         return ticket.result()
 
     @contextmanager
@@ -170,23 +188,64 @@ class GroupCommitter:
 
     # ------------------------------------------------------------------ internals
 
+    def _enqueue(
+        self, ticket: _Ticket, signal: Callable[[], threading.Event | _LoopSignal]
+    ) -> bool:
+        """Queue the ticket; True when its caller leads at once, else it waits on a new
+        ``signal()`` (a thread's event, or a coroutine's).
+
+        Raises:
+            ConcurrentWrites: MAX_WAITING postings are waiting already.
+        """
+        with self._mutex:
+            if len(self._queue) >= MAX_WAITING:
+                raise ConcurrentWrites(
+                    f"{MAX_WAITING} postings are waiting for {self.ledger.province}: post again"
+                )
+            self._queue.append(ticket)
+            leads = not self._leading
+            self._leading = True
+            if not leads:
+                ticket.ready = signal()
+        return leads
+
     def _wait_turn(self, ticket: _Ticket) -> None:
         """Wait until the ticket is answered or handed the lead; withdraw it if not taken in
         time (nothing of it written then)."""
         deadline = time.monotonic() + MAX_QUEUED_SECONDS
-        assert ticket.ready is not None
+        assert isinstance(ticket.ready, threading.Event)
         for _ in range(MAX_WAIT_SLICES):
             ticket.ready.wait(WAIT_SLICE_SECONDS)
-            with self._mutex:
-                if ticket.done or ticket.lead:
-                    return
-                if not ticket.taken and time.monotonic() > deadline:
-                    self._queue.remove(ticket)
-                    raise ConcurrentWrites(
-                        f"{self.ledger.province} was too busy to take this posting within "
-                        f"{MAX_QUEUED_SECONDS:.0f} s; nothing was written: post again"
-                    )
+            if self._turn_came(ticket, deadline):
+                return
         raise AssertionError(f"no answer within {MAX_WAIT_SLICES} waits")
+
+    async def _await_turn(self, ticket: _Ticket) -> None:
+        """:meth:`_wait_turn` on the caller's event loop."""
+        deadline = time.monotonic() + MAX_QUEUED_SECONDS
+        assert isinstance(ticket.ready, _LoopSignal)
+        for _ in range(MAX_WAIT_SLICES):
+            await ticket.ready.wait(WAIT_SLICE_SECONDS)
+            if self._turn_came(ticket, deadline):
+                return
+        raise AssertionError(f"no answer within {MAX_WAIT_SLICES} waits")
+
+    def _turn_came(self, ticket: _Ticket, deadline: float) -> bool:
+        """Whether a waiting ticket is answered or leads now.
+
+        Raises:
+            ConcurrentWrites: not taken into a save by ``deadline``; it is withdrawn.
+        """
+        with self._mutex:
+            if ticket.done or ticket.lead:
+                return True
+            if not ticket.taken and time.monotonic() > deadline:
+                self._queue.remove(ticket)
+                raise ConcurrentWrites(
+                    f"{self.ledger.province} was too busy to take this posting within "
+                    f"{MAX_QUEUED_SECONDS:.0f} s; nothing was written: post again"
+                )
+        return False
 
     def _lead(self, own: _Ticket) -> None:
         """Save batches from the head of the queue until our own ticket is answered, then hand
@@ -251,6 +310,34 @@ class GroupCommitter:
             for ticket, answer in zip(group, answers, strict=True):
                 ticket.answer, ticket.done = answer, True
                 _wake(ticket)
+
+
+class _LoopSignal:
+    """Wakes a coroutine waiting on its event loop, from any thread (the leader's)."""
+
+    __slots__ = ("_event", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        with suppress(RuntimeError):  # the loop closed (the server stopped): nobody waits
+            self._loop.call_soon_threadsafe(self._event.set)
+
+    async def wait(self, timeout: float) -> None:
+        """Until set, or at most ``timeout`` seconds."""
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return
+
+
+def _retrieve(submitted: asyncio.Future[PostingOutcome]) -> None:
+    """Take the outcome of a submission whose caller was cancelled, so that its refusal is
+    not reported as never retrieved (it was the caller's, and the caller is gone)."""
+    if not submitted.cancelled():
+        submitted.exception()
 
 
 def _wake(ticket: _Ticket) -> None:

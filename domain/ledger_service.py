@@ -7,6 +7,7 @@ configuration alone (``env_for`` answers each province's storage settings).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -162,6 +163,16 @@ class Ledger:
         round trip of :meth:`ProvinceLedger.post`.
         """
         return self.committer(posting.fund.province).submit(posting, restate=restate)
+
+    async def post_async(self, posting: Posting, *, restate: bool = False) -> PostingOutcome:
+        """:meth:`post` for a coroutine, which waits for its batch on its event loop
+        (:meth:`GroupCommitter.submit_async`); a province not opened yet is opened on a
+        thread."""
+        code = posting.fund.province
+        committer = self._committers.get(code)
+        if committer is None:
+            committer = await asyncio.to_thread(self.committer, code)
+        return await committer.submit_async(posting, restate=restate)
 
     def close_year(
         self,

@@ -6,10 +6,13 @@ each posting answered once, the fund's version and balance, the vouchers, the ha
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -152,9 +155,9 @@ def test_threads_posting_to_one_fund_are_each_posted_once(ledger: Ledger, url: s
         assert len(sizes) < total
 
 
-def test_a_refused_posting_fails_only_itself_in_a_shared_save(ledger: Ledger) -> None:
-    ledger.post(contribution("FIRST", 500))
-    group = [
+def mixed_group() -> list[Posting]:
+    """Postings of which two are refused and one repeats another (after ``FIRST``, 500)."""
+    return [
         contribution("G-1", 10),
         contribution("U-1", 20, fund=FundId.parse("resident:140300")),  # never opened
         contribution("G-2", 30),
@@ -162,8 +165,10 @@ def test_a_refused_posting_fails_only_itself_in_a_shared_save(ledger: Ledger) ->
         contribution("G-3", 40, fund=CITY2),
         contribution("G-1", 10),  # the same as the first of this batch
     ]
-    with ledger.writing("140000") as app:  # as a committer's leader holds it
-        answers = write_group(app, group)
+
+
+def assert_each_answered_alone(ledger: Ledger, answers: list[Any]) -> None:
+    """The answers to :func:`mixed_group`, in its order, and the funds they leave."""
     assert [type(a).__name__ for a in answers] == [
         "PostingOutcome",
         "FundNotRegistered",
@@ -182,6 +187,13 @@ def test_a_refused_posting_fails_only_itself_in_a_shared_save(ledger: Ledger) ->
     assert posted[3].voucher == posted[0].voucher
     assert_fund(ledger, CITY, version=4, balance_fen=OPENING_FEN + 500 + 10 + 30)
     assert_fund(ledger, CITY2, version=2, balance_fen=40)
+
+
+def test_a_refused_posting_fails_only_itself_in_a_shared_save(ledger: Ledger) -> None:
+    ledger.post(contribution("FIRST", 500))
+    with ledger.writing("140000") as app:  # as a committer's leader holds it
+        answers = write_group(app, mixed_group())
+    assert_each_answered_alone(ledger, answers)
 
 
 def test_a_bad_reversal_fails_only_itself_in_a_shared_save(ledger: Ledger) -> None:
@@ -564,3 +576,129 @@ def test_imports_of_two_processes_to_the_same_funds_are_never_starved(postgres_u
     finally:
         for built in ledgers:
             built.close()
+
+
+# ---------------------------------------------------------------- callers on an event loop
+#
+# The HTTP route submits from the event loop (GroupCommitter.submit_async): a waiting caller
+# holds no thread, and only a batch's leader hands the save to one.
+
+COROUTINES = 8
+PER_COROUTINE = 100
+
+
+async def answer_async(ledger: Ledger, posting: Posting) -> PostingOutcome | Exception:
+    """:func:`answer` from a coroutine."""
+    try:
+        return await ledger.post_async(posting)
+    except (FundNotRegistered, PostingRefused, ReferenceConflict, ConcurrentWrites) as error:
+        return error
+
+
+def test_coroutines_and_threads_posting_to_one_fund_are_each_posted_once(
+    ledger: Ledger,
+) -> None:
+    sizes = batch_sizes(ledger)
+    on_loop = [
+        [contribution(f"C{c}-{i:03d}", 7 + c * 1_000 + i) for i in range(PER_COROUTINE)]
+        for c in range(COROUTINES)
+    ]
+    on_threads = [[contribution(f"T{t}-{i:03d}", 50_000 + i) for i in range(50)] for t in range(2)]
+
+    async def one_caller(postings: list[Posting]) -> list[PostingOutcome]:
+        return [await ledger.post_async(p) for p in postings]
+
+    async def every_caller() -> list[list[PostingOutcome]]:
+        return list(await asyncio.gather(*(one_caller(mine) for mine in on_loop)))
+
+    threads = run_threads(
+        3,
+        lambda t: (
+            asyncio.run(every_caller()) if t == 2 else [ledger.post(p) for p in on_threads[t]]
+        ),
+    )
+    loop_results = threads[2]
+    total = COROUTINES * PER_COROUTINE + 100
+    outcomes = [o for per in [*loop_results, *threads[:2]] for o in per]
+    assert Counter(o.status for o in outcomes) == {"posted": total}
+    for per_caller, mine in zip(
+        [*loop_results, *threads[:2]], [*on_loop, *on_threads], strict=True
+    ):
+        assert [o.voucher.reference for o in per_caller] == [p.reference for p in mine]
+    assert sorted(o.voucher.fund_version for o in outcomes) == list(range(2, total + 2))
+    amounts = sum(p.amount_fen for mine in [*on_loop, *on_threads] for p in mine)
+    assert_fund(ledger, CITY, version=1 + total, balance_fen=OPENING_FEN + amounts)
+    assert sum(sizes) == total
+    assert max(sizes) > 1, sizes  # the coroutines queue while a leader's thread saves
+    assert len(sizes) < total
+
+
+def test_refusals_among_coroutines_fail_only_themselves(ledger: Ledger) -> None:
+    ledger.post(contribution("FIRST", 500))
+
+    async def all_at_once() -> list[PostingOutcome | Exception]:
+        return list(await asyncio.gather(*(answer_async(ledger, p) for p in mixed_group())))
+
+    assert_each_answered_alone(ledger, asyncio.run(all_at_once()))
+
+
+def test_a_cancelled_coroutine_still_takes_the_lead_it_is_handed(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller that went away (its request cancelled) while waiting is still handed the
+    next save: its posting is written once and the callers behind it are not stranded."""
+    monkeypatch.setattr(group_commit, "MAX_QUEUED_SECONDS", 5.0)
+    first, gone = contribution("LEADS", 5), contribution("GONE", 9)
+    committer = ledger.committer("140000")
+    answers: list[Any] = []
+    with ledger.writing("140000"):  # another write: the first save waits for it
+        leader = threading.Thread(target=lambda: answers.append(answer(ledger, first)))
+        leader.start()
+        while committer._queue or not committer._leading:  # its own batch is taken
+            time.sleep(0.01)
+
+        async def cancel_while_waiting() -> asyncio.Future[PostingOutcome]:
+            caller = asyncio.ensure_future(ledger.post_async(gone))
+            await asyncio.sleep(0.1)  # queued behind the leader's batch
+            caller.cancel()
+            with suppress(asyncio.CancelledError):
+                await caller
+            return caller
+
+        async def then_release_and_post_again() -> tuple[bool, str]:
+            caller = await cancel_while_waiting()
+            leaving.set()
+            again = await ledger.post_async(gone)  # behind the cancelled caller's own save
+            return caller.cancelled(), again.status
+
+        leaving = threading.Event()
+        on_loop_answers: list[tuple[bool, str]] = []
+        on_loop = threading.Thread(
+            target=lambda: on_loop_answers.append(asyncio.run(then_release_and_post_again()))
+        )
+        on_loop.start()
+        leaving.wait(JOIN_SECONDS)
+    on_loop.join(JOIN_SECONDS)
+    leader.join(JOIN_SECONDS)
+    assert on_loop_answers == [(True, "duplicate")]  # cancelled, yet written once
+    assert [a.status for a in answers] == ["posted"]
+    assert_fund(ledger, CITY, version=3, balance_fen=OPENING_FEN + 5 + 9)
+
+
+def test_a_coroutine_kept_waiting_is_told_to_retry_and_writes_nothing(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(group_commit, "MAX_QUEUED_SECONDS", 0.3)
+    monkeypatch.setattr(group_commit, "WAIT_SLICE_SECONDS", 0.05)
+    first, late = contribution("LEADS", 5), contribution("WAITS", 6)
+    answers: list[Any] = []
+    with ledger.writing("140000"):  # the leader's save waits; the coroutine behind it too
+        leader = threading.Thread(target=lambda: answers.append(answer(ledger, first)))
+        leader.start()
+        while not ledger.committer("140000")._leading:  # the leader has queued its posting
+            time.sleep(0.01)
+        answers.append(asyncio.run(answer_async(ledger, late)))
+    leader.join(JOIN_SECONDS)
+    assert [type(a).__name__ for a in answers] == ["ConcurrentWrites", "PostingOutcome"]
+    assert_fund(ledger, CITY, version=2, balance_fen=OPENING_FEN + 5)  # the late one: nothing
+    assert ledger.post(late).status == "posted"  # sent again, it is posted

@@ -9,6 +9,7 @@ of :mod:`api.postings_csv`, whether they arrived as a file, an upload or a JSON 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from domain.money import format_fen
 if TYPE_CHECKING:
     from api.bootstrap import App
     from api.postings_csv import FileProblem, ParsedFile
+    from domain.ledger import PostingOutcome
     from domain.postings import Posting
     from domain.vouchers import Voucher
 
@@ -105,6 +107,25 @@ def post(app: App, who: Principal, posting: Posting, *, restate: bool = False) -
         outcome = app.ledger.post(replace(posting, author=who.author), restate=restate)
     except ReferenceConflict as error:
         raise _conflict_naming_fields(app, posting, error) from None
+    return _posted(app, posting, outcome)
+
+
+async def post_async(
+    app: App, who: Principal, posting: Posting, *, restate: bool = False
+) -> PostedOne:
+    """:func:`post` for a caller on an event loop (the HTTP route): it waits for its save
+    there instead of holding a thread (``Ledger.post_async``); the same checks, answers and
+    refusals.
+    """
+    authorize(who, Action.WRITE, posting.fund.region)
+    try:
+        outcome = await app.ledger.post_async(replace(posting, author=who.author), restate=restate)
+    except ReferenceConflict as error:
+        raise await asyncio.to_thread(_conflict_naming_fields, app, posting, error) from None
+    return _posted(app, posting, outcome)
+
+
+def _posted(app: App, posting: Posting, outcome: PostingOutcome) -> PostedOne:
     if outcome.status != "duplicate":
         app.read_models.wake()
     return PostedOne(outcome.status == "duplicate", _posting_json(posting, outcome.voucher))

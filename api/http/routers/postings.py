@@ -51,11 +51,15 @@ BATCH_BODY = {
         409: {"description": "the reference was posted with other content: errors name them"},
     },
 )
-def post_posting(
+async def post_posting(
     body: PostingIn, response: Response, app: AppDep, who: Caller, restate: Restate = False
 ) -> dict[str, Any]:
-    """201 with the posting; a repeat 200 with the original and ``Idempotency-Hit: true``."""
-    done = ledger.post(app, who, body.to_posting(), restate=restate)
+    """201 with the posting; a repeat 200 with the original and ``Idempotency-Hit: true``.
+
+    A coroutine: the posting waits for its group-commit save on the event loop, and only
+    the caller that leads a save takes a thread (``ledger.post_async``).
+    """
+    done = await ledger.post_async(app, who, body.to_posting(), restate=restate)
     if done.duplicate:
         response.status_code = 200
         response.headers["Idempotency-Hit"] = "true"
