@@ -239,3 +239,71 @@ def test_a_lookup_connection_the_database_dropped_is_retryable_then_replaced(
         asyncio.run(scenario())
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_lookups_asked_at_once_share_a_query_and_each_sees_what_was_revoked_before_it(
+    postgres_url: str,
+) -> None:
+    """Concurrent lookups of one loop share queries (``AsyncLookups.shared_lookup``), each
+    answered for its own token; a lookup asked while a query is in flight waits for the next
+    one, so a token revoked before it was asked is refused to it even though the query in
+    flight (sent before the revocation) still finds the token; a cancelled asker leaves the
+    others answered."""
+    import asyncio
+
+    from api.identity.tokens import AsyncLookups, TokenStore
+    from domain.access import Role
+
+    init_store(postgres_url)
+    store = TokenStore(postgres_url)
+    tokens = {name: store.add(name, Role.MUNICIPAL, "140100") for name in ("li", "wu", "xu")}
+    store.revoke("xu")
+    lookups = store._async
+    assert isinstance(lookups, AsyncLookups)
+    queries: list[int] = []
+    real_rows = lookups.rows
+    hold: asyncio.Event | None = None
+
+    async def counted_rows(sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        rows = await real_rows(sql, params)  # the query ran; its answer may be held back
+        queries.append(len(params[0]))  # type: ignore[arg-type]
+        if hold is not None:
+            await hold.wait()
+        return rows
+
+    lookups.rows = counted_rows  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        nonlocal hold
+        asked = [tokens[name][0] for name in ("li", "wu", "xu")] * 10 + ["flt_unknown"]
+        answers = await asyncio.gather(*(store.lookup_async(t) for t in asked))
+        names = [None if a is None else a.name for a in answers]
+        assert names == ["li", "wu", None] * 10 + [None]
+        assert sum(queries) == len(asked)
+        assert len(queries) < len(asked) / 4, queries  # shared, not one query each
+
+        hold = asyncio.Event()
+        queries.clear()
+        in_flight = asyncio.ensure_future(store.lookup_async(tokens["wu"][0]))
+        while not queries:  # its query has run, its answer is held
+            await asyncio.sleep(0.01)
+        await asyncio.to_thread(store.revoke, "wu")
+        after = asyncio.ensure_future(store.lookup_async(tokens["wu"][0]))
+        cancelled = asyncio.ensure_future(store.lookup_async(tokens["li"][0]))
+        await asyncio.sleep(0.05)
+        cancelled.cancel()
+        hold.set()
+        found_before, found_after = await asyncio.gather(in_flight, after)
+        assert found_before is not None  # asked before the revocation
+        assert found_before.name == "wu"
+        assert found_after is None  # asked after the revocation: its own, later query
+        assert cancelled.cancelled()
+        assert queries == [1, 2]  # the second query was the later askers'
+        assert (await store.lookup_async(tokens["li"][0])).name == "li"  # type: ignore[union-attr]
+        await store.aclose()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        store.close()
