@@ -123,7 +123,9 @@ class TokenStore:
         postgres = url.startswith(("postgresql:", "postgres:"))
         size = pool_size or (POOL_SIZE if postgres else 1)
         self._slots = threading.BoundedSemaphore(size)
-        self._async = AsyncLookups(url, size) if postgres else None
+        # One asynchronous connection: a loop's lookups go one shared query at a time
+        # (AsyncLookups.shared_lookup), so a second one would never be used.
+        self._async = AsyncLookups(url, 1) if postgres else None
 
     def _run(self, work: Callable[[ProjectionDB], _T]) -> _T:
         with self._slots:
