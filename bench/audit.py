@@ -97,6 +97,7 @@ def run(url: str, db: str, schema: str, events: int) -> None:
     try:
         if kept := stored_events(db, schema):
             print(f"store: kept, {kept:,} events ({schema})")
+            app.ledger.init([PROVINCE])  # what `fundledger init` adds to an older store
             app.read_models.catch_up()
         else:
             build(app, funds, events)
