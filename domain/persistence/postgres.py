@@ -264,11 +264,20 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         """One ``COPY ... TO STDOUT (FORMAT binary)`` of the rows: the server streams them
         without a round trip per fetch and without writing ``state`` out as hex text, and
         the rows are parsed in psycopg's C code. The id is read as text and made a UUID once
-        per aggregate (the rows come grouped by it)."""
+        per aggregate (the rows come grouped by it).
+
+        The rows are read in the order of the primary key's index, never sorted (sorting
+        is switched off for the read's transaction): a fund's events lie spread over the
+        whole table among the other funds', and the planner's choice for one fund of a
+        million-event store, a scan of the table or of a bitmap and then a sort, spilled
+        50 MB to disk and took 0.54 to 0.64 s on the server against 0.33 to 0.38 s read by
+        the index (``EXPLAIN ANALYZE``); for the whole province it sorted in three parallel
+        processes, which took the cores the walk needs. The sort is by the table's
+        ``originator_id`` (``e.``): the output column of the same name is its text."""
         statement = SQL(
-            "COPY (SELECT originator_id::text, originator_version, topic, state "
-            "FROM {schema}.{table} WHERE originator_id = ANY({ids}) "
-            "ORDER BY originator_id, originator_version) TO STDOUT (FORMAT binary)"
+            "COPY (SELECT e.originator_id::text, e.originator_version, e.topic, e.state "
+            "FROM {schema}.{table} AS e WHERE e.originator_id = ANY({ids}) "
+            "ORDER BY e.originator_id, e.originator_version) TO STDOUT (FORMAT binary)"
         ).format(
             schema=Identifier(self.datastore.schema),
             table=Identifier(self.events_table_name),
@@ -279,13 +288,14 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             self.datastore.get_connection() as conn,
             conn.transaction(force_rollback=True),
             conn.cursor() as curs,
-            curs.copy(statement) as copy,
         ):
-            copy.set_types(["text", "int8", "text", "bytea"])
-            for text, version, topic, state in copy.rows():
-                if text != last_text:
-                    last_text, last_id = text, UUID(text)
-                yield StoredEvent(last_id, version, topic, state)
+            curs.execute("SET LOCAL enable_sort = off")
+            with curs.copy(statement) as copy:
+                copy.set_types(["text", "int8", "text", "bytea"])
+                for text, version, topic, state in copy.rows():
+                    if text != last_text:
+                        last_text, last_id = text, UUID(text)
+                    yield StoredEvent(last_id, version, topic, state)
 
     def select_events_after(self, after: Mapping[UUID, int], limit: int) -> list[StoredEvent]:
         if not after:
