@@ -74,21 +74,37 @@ def test_a_store_without_tables_is_503(server_factory: ServerFactory, tmp_path: 
     assert "fundledger init" in body["detail"]
 
 
-def test_healthz_and_metrics_report_the_projection_lag(live_server: LiveServer) -> None:
-    fund = FundId.parse("resident:320100")
-    open_fund(live_server.app, OPERATOR, fund, first_year=2024)
-    for number in range(2):
-        posting = Posting(fund, Line.CONTRIBUTION, 100, date(2024, 5, 1), f"lag-{number}")
-        post(live_server.app, OPERATOR, posting)
-    # Written beside the server (as the CLI does): 3 events behind until the server's
-    # background projector applies them (within its poll), then none.
+def _lags_until_none(live_server: LiveServer) -> list[int]:
+    """The province's lag as ``/healthz`` reports it, asked until it is 0 (at most 20 s)."""
     deadline = time.monotonic() + 20
-    lags = []
+    lags: list[int] = []
     while not lags or (lags[-1] != 0 and time.monotonic() < deadline):
         lags.append(httpx.get(f"{live_server.url}/healthz").json()["projection_lag"]["320000"])
         time.sleep(0.02)
-    assert set(lags) <= {3, 0}, lags
-    assert lags[-1] == 0, lags
+    return lags
+
+
+def test_healthz_and_metrics_report_the_projection_lag(live_server: LiveServer) -> None:
+    fund = FundId.parse("resident:320100")
+    open_fund(live_server.app, OPERATOR, fund, first_year=2024)
+    assert _lags_until_none(live_server)[-1] == 0
+    # Two postings written beside the server (as the CLI does) in one transaction: 2 events
+    # behind until the server's background projector applies them (within its poll of
+    # 0.5 s), then none. A projector pass can fall between the write and the first request:
+    # then the lag is never seen, and two more postings are written (at most three times).
+    seen: list[list[int]] = []
+    for attempt in range(3):
+        live_server.app.ledger.import_postings(
+            [
+                Posting(fund, Line.CONTRIBUTION, 100, date(2024, 5, 1), f"lag-{attempt}-{n}")
+                for n in range(2)
+            ]
+        )
+        seen.append(_lags_until_none(live_server))
+        if seen[-1][0] != 0:
+            break
+    assert all(set(lags) <= {2, 0} and lags[-1] == 0 for lags in seen), seen
+    assert seen[-1][0] == 2, seen
     text = httpx.get(f"{live_server.url}/metrics").text
     assert 'fundledger_projection_lag_events{province="320000"} 0.0' in text
 
