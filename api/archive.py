@@ -26,7 +26,6 @@ import base64
 import hashlib
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -138,7 +137,7 @@ def _write_archive(
             if isinstance(link.event, Fund.Posted | Fund.PostingReversed)
         ]
         for voucher in app.vouchers.select_vouchers(str(fund), references).values():
-            vouchers.append(orjson.dumps(asdict(voucher)) + b"\n")
+            vouchers.append(orjson.dumps(voucher) + b"\n")  # a dataclass: its fields in order
     files["vouchers.jsonl"] = b"".join(vouchers)
     files["heads.json"] = canonical_bytes(
         {"heads": [h.to_record() for h in chain_heads(ledger, province, None, chains)]}

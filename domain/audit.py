@@ -278,9 +278,9 @@ _last_id: list[tuple[UUID, bytes]] = [(UUID(int=0), str(UUID(int=0)).encode())]
 
 def _id_bytes(originator_id: UUID) -> bytes:
     """The dashed text of an id as bytes, kept for the last id asked (a walk asks one fund's
-    in a row)."""
+    in a row: the same object from the database's walk, an equal one from an archive's)."""
     known, text = _last_id[0]
-    if originator_id is not known:
+    if originator_id is not known and originator_id != known:
         text = str(originator_id).encode()
         _last_id[0] = (originator_id, text)
     return text

@@ -9,7 +9,6 @@ thread of the server while it waits. The guarantees are the feed's (:mod:`api.us
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import AsyncIterator
 
@@ -25,7 +24,7 @@ RETRY_MILLISECONDS = 1000
 
 def event_message(event: FeedEvent) -> bytes:
     """One SSE message: the notification id, the topic as the event name, the JSON event."""
-    data = orjson.dumps(dataclasses.asdict(event)).decode("utf-8")
+    data = orjson.dumps(event).decode("utf-8")  # a dataclass: its fields in order
     return f"id: {event.id}\nevent: {event.topic}\ndata: {data}\n\n".encode()
 
 
