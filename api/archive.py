@@ -52,7 +52,7 @@ from projections.audit import (
     recorded_anchors,
 )
 from projections.decode import utc_text
-from projections.statement import fold_statement
+from projections.statement import Statement, fold_statement
 
 FORMAT = "fundledger-audit-archive/1"
 LIBRARY_FIELDS = ("originator_id", "originator_version", "timestamp", "originator_topic")
@@ -86,15 +86,25 @@ def statement_documents(
     province: str,
     year: int,
     chains: Mapping[str, Sequence[ChainLink]] | None = None,
+    replayed: Mapping[str, Mapping[int, Statement]] | None = None,
 ) -> dict[str, bytes]:
-    """Each fund's statement of ``year`` from its raw events, in canonical JSON (``chains``:
-    the province's chains when already walked)."""
-    if chains is None:
-        chains = province_chains(ledger, province)
+    """Each fund's statement of ``year`` from its raw events, in canonical JSON. ``chains``:
+    the province's chains when already walked; ``replayed``: statements an audit's walk
+    already folded from those events (by fund, then year), taken as they are. A fund found
+    in neither has its chain walked here (all of them when ``chains`` is None)."""
+    replayed = replayed or {}
+    funds = province_funds(ledger, province)
+    left = [f for f in funds if year not in replayed.get(str(f), {})]
+    if chains is None and left:
+        chains = ledger.chains(province, left)
     documents: dict[str, bytes] = {}
-    for fund in province_funds(ledger, province):
-        events = [link.event for link in chains.get(str(fund), ()) if link.event is not None]
-        documents[str(fund)] = canonical_bytes(fold_statement(str(fund), year, events).to_json())
+    for fund in funds:
+        statement = replayed.get(str(fund), {}).get(year)
+        if statement is None:
+            links = (chains or {}).get(str(fund), ())
+            events = [link.event for link in links if link.event is not None]
+            statement = fold_statement(str(fund), year, events)
+        documents[str(fund)] = canonical_bytes(statement.to_json())
     return documents
 
 
@@ -234,8 +244,9 @@ def _verify_archive(
             if line
         ]
         app.ledger.province(province).recorder.insert_events(stored, vouchers=vouchers)
-        report = _replayed_audit(app, province, len(stored), trusted_keys, add)
-        now = statement_documents(app.ledger, province, year)
+        replayed: dict[str, dict[int, Statement]] = {}
+        report = _replayed_audit(app, province, len(stored), trusted_keys, add, replayed=replayed)
+        now = statement_documents(app.ledger, province, year, replayed=replayed)
         for name, data in files.items():
             if name.startswith("statements/"):
                 fund = name.removeprefix("statements/").removesuffix(".json").replace("_", ":", 1)
@@ -265,8 +276,11 @@ def _replayed_audit(
     events: int,
     trusted_keys: Mapping[str, bytes] | None,
     add: Callable[[str], None],
+    *,
+    replayed: dict[str, dict[int, Statement]],
 ) -> AuditReport:
-    """``audit verify``'s checks on the archive's events loaded into ``app``.
+    """``audit verify``'s checks on the archive's events loaded into ``app`` (``replayed``
+    filled with the statements its walk folded, :func:`projections.audit.audit`).
 
     An edited events file can name a fund the replay never opened (an edited topic): the
     archive is then reported as not replaying, not answered with a traceback.
@@ -275,7 +289,13 @@ def _replayed_audit(
     from projections.audit import audit
 
     try:
-        report = audit(app.ledger, app.read_models, provinces=[province], trusted_keys=trusted_keys)
+        report = audit(
+            app.ledger,
+            app.read_models,
+            provinces=[province],
+            trusted_keys=trusted_keys,
+            replayed=replayed,
+        )
         return with_settlements(
             app.ledger, app.read_models, report, provinces=[province], fund=None, year=None
         )

@@ -131,6 +131,7 @@ def audit(
     trusted_keys: Mapping[str, bytes] | None = None,
     progress: Callable[[int, int], None] | None = None,
     helper: Helper | None = None,
+    replayed: dict[str, dict[int, Statement]] | None = None,
 ) -> AuditReport:
     """Check every chain and every projection of every year of every fund, and every chain
     against the province's seals and checkpoints.
@@ -139,7 +140,10 @@ def audit(
     one fund, one year); a fund's chain is always checked whole, since a year's figures rest
     on every event before them. ``trusted_keys`` (key id to raw Ed25519 public key) are the
     keys an anchor must be signed with (none: signatures are checked only when their key is
-    trusted). ``progress(done, total)`` is called after each fund.
+    trusted). ``progress(done, total)`` is called after each fund. ``replayed``, when given,
+    is filled with each fund's statements as the walk replayed them from its raw events, by
+    year (the years its checks compared), so that a caller needing them does not walk the
+    chains again (the offline check of an archive).
     """
     read_models.catch_up()
     known = sorted({s.province for s in read_models.status() if s.head})
@@ -178,7 +182,9 @@ def audit(
     for each in funds:
         findings.extend(passes[str(each)].findings)
         events += passes[str(each)].events
-        statements += passes[str(each)].statements
+        statements += len(passes[str(each)].replayed)
+        if replayed is not None:
+            replayed[str(each)] = passes[str(each)].replayed
     findings.extend(_check_mirrors(ledger, funds, kept, anchored))
     findings.extend(sums)
     for index, (anchor, heads) in enumerate(anchors):
@@ -260,11 +266,12 @@ def _fund_findings(
     *,
     summed: Sequence[tuple[Any, ...]],
     year: int | None,
-) -> tuple[int, list[Finding], _Walked]:
+) -> tuple[dict[int, Statement], list[Finding], _Walked]:
     """One fund's own checks (its chain, references, vouchers, snapshots, every year's
-    statements against a replay, its enrolment), how many statements were compared, and
-    what the checks read of its links (:class:`_Walked`, for :func:`_keep`). ``summed``: the
-    fund's postings as the read models sum them (:meth:`ReadModels.summed_postings`)."""
+    statements against a replay, its enrolment), the statements replayed (by year: those
+    compared), and what the checks read of its links (:class:`_Walked`, for :func:`_keep`).
+    ``summed``: the fund's postings as the read models sum them
+    (:meth:`ReadModels.summed_postings`)."""
     findings: list[Finding] = []
     walked = _Walked.of(links)
     findings.extend(_check_references(each, walked.referenced))
@@ -285,7 +292,7 @@ def _fund_findings(
             else "the read models know it but no event of it is left"
         )
         findings.append(Finding("opening", str(each), None, detail, f"{each}: {detail}"))
-        return 0, findings, walked
+        return {}, findings, walked
     years, closes = walked.years, walked.closes
     checked = [
         y
@@ -307,9 +314,8 @@ def _fund_findings(
                 summed=summed,
             )
         )
-    statements = len(checked)
     findings.extend(_check_enrolment(read_models, each, decoded, year))
-    return statements, findings, walked
+    return replayed, findings, walked
 
 
 @dataclass(frozen=True)
@@ -448,7 +454,8 @@ class FundPass:
 
     fund: str
     events: int
-    statements: int
+    replayed: dict[int, Statement]
+    """Its statements replayed from its raw events, by year (the years compared)."""
     findings: list[Finding]
     kept: _Kept
 
@@ -495,7 +502,7 @@ def fund_passes(
 
     def one(each: FundId, links: list[ChainLink]) -> FundPass:
         name = str(each)
-        statements, findings, walked = _fund_findings(
+        replayed, findings, walked = _fund_findings(
             ledger,
             read_models,
             each,
@@ -505,7 +512,7 @@ def fund_passes(
             year=year,
         )
         kept = _keep(each, links, anchored.get(name, ()), walked.referenced)
-        return FundPass(name, len(links), statements, findings, kept)
+        return FundPass(name, len(links), replayed, findings, kept)
 
     with paused_gc():
         for name, links in ledger.walk_chains(province, funds):

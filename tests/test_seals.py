@@ -324,6 +324,33 @@ def test_an_archive_verifies_offline_and_reproduces_every_statement(
     assert "not trusted" in json.dumps(archive_findings(path, "--key", str(other)))
 
 
+def test_the_statements_an_audit_replays_are_the_archive_s_own_folds(url: str) -> None:
+    """The offline check takes each fund's statement from the audit's own walk instead of
+    walking the chains again: those must be, byte for byte, what a fold of the chain gives,
+    for every fund and every year, and a fund the walk did not replay is folded anyway."""
+    from api.archive import statement_documents
+    from projections.audit import audit
+    from projections.statement import Statement
+
+    app = bootstrap_app(Settings(database_url=url))
+    try:
+        replayed: dict[str, dict[int, Statement]] = {}
+        report = audit(app.ledger, app.read_models, provinces=["140000"], replayed=replayed)
+        assert report.ok, report.findings
+        assert set(replayed) == {str(CITY), str(PROVINCE_ADJUSTMENT)}
+        assert set(replayed[str(CITY)]) == {2024}
+        assert report.statements == sum(len(years) for years in replayed.values())
+        walked = statement_documents(app.ledger, "140000", 2024)
+        assert statement_documents(app.ledger, "140000", 2024, replayed=replayed) == walked
+        assert json.loads(walked[str(CITY)])["closing_balance"] == "38325.50"
+        partial = {str(CITY): replayed[str(CITY)]}
+        assert statement_documents(app.ledger, "140000", 2024, replayed=partial) == walked
+        later = statement_documents(app.ledger, "140000", 2025, replayed=replayed)
+        assert json.loads(later[str(CITY)])["opening_balance"] == "38325.50"
+    finally:
+        app.close()
+
+
 def test_an_archive_finds_tampering_done_before_the_export_and_after(
     url: str, tmp_path: Path
 ) -> None:
