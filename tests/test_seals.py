@@ -9,8 +9,10 @@ rewritten with a consistent chain, a seal edited, a voucher deleted. Each is rep
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import zipfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -373,6 +375,92 @@ def test_an_archive_finds_tampering_done_before_the_export_and_after(
     text = json.dumps(archive_findings(edited))
     assert "statements/resident_140100.json does not match its hash" in text
     assert "the 2024 statement of resident:140100 is not what its events give" in text
+
+
+def _edited_line(data: bytes, number: int, line: bytes) -> bytes:
+    lines = data.split(b"\n")
+    lines[number - 1] = line
+    return b"\n".join(lines)
+
+
+def _repeated_line(data: bytes, number: int) -> bytes:
+    lines = data.split(b"\n")
+    return b"\n".join([*lines[:number], lines[number - 1], *lines[number:]])
+
+
+EDITED_LINES: dict[str, tuple[str, Callable[[bytes], bytes], str]] = {
+    "an event's id a number": (
+        "events.jsonl",
+        lambda d: _edited_line(d, 4, d.split(b"\n")[3].replace(b'"originator_id":"', b'"x":"')),
+        "events.jsonl line 4 is not a stored event (KeyError",
+    ),
+    "an event line not JSON": (
+        "events.jsonl",
+        lambda d: _edited_line(d, 2, b"not json"),
+        "events.jsonl line 2 is not a stored event (JSONDecodeError",
+    ),
+    "an event's state not base64": (
+        "events.jsonl",
+        lambda d: _edited_line(
+            d, 3, re.sub(rb'"state":"[^"]*"', b'"state":"%%%"', d.split(b"\n")[2])
+        ),
+        "events.jsonl line 3 is not a stored event (Error",
+    ),
+    "an event repeated": (
+        "events.jsonl",
+        lambda d: _repeated_line(d, 3),
+        "events.jsonl holds the event of",
+    ),
+    "a voucher without its fields": (
+        "vouchers.jsonl",
+        lambda d: _edited_line(d, 1, b'{"fund": 1}'),
+        "vouchers.jsonl line 1 is not a voucher (TypeError",
+    ),
+    "a voucher repeated": (
+        "vouchers.jsonl",
+        lambda d: _repeated_line(d, 1),
+        "vouchers.jsonl holds the voucher of",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITED_LINES))
+def test_an_archive_with_an_unreadable_or_repeated_line_is_reported_not_a_traceback(
+    url: str, tmp_path: Path, edit: str
+) -> None:
+    """An edited events or vouchers file is a finding naming its line, with every other check
+    still made; never a traceback (the line used to end the check with one)."""
+    clean = tmp_path / "clean.zip"
+    export(url, clean)
+    name, change, expected = EDITED_LINES[edit]
+    edited = tmp_path / "edited.zip"
+    with zipfile.ZipFile(clean) as source, zipfile.ZipFile(edited, "w") as target:
+        for each in source.namelist():
+            data = source.read(each)
+            target.writestr(each, change(data) if each == name else data)
+    details = [f["detail"] for f in archive_findings(edited)]
+    assert f"{name} does not match its hash in the manifest" in details
+    assert any(expected in d for d in details), details
+
+
+def test_an_archive_whose_manifest_lacks_its_year_is_refused_in_one_line(
+    url: str, tmp_path: Path
+) -> None:
+    clean = tmp_path / "clean.zip"
+    export(url, clean)
+    edited = tmp_path / "edited.zip"
+    with zipfile.ZipFile(clean) as source, zipfile.ZipFile(edited, "w") as target:
+        for each in source.namelist():
+            data = source.read(each)
+            if each == "manifest.json":
+                manifest = json.loads(data)
+                del manifest["year"]
+                data = json.dumps(manifest).encode()
+            target.writestr(each, data)
+    result = CliRunner().invoke(cli, ["audit", "verify", "--archive", str(edited)])
+    assert result.exit_code == 2, result.output
+    assert "manifest.json does not give the archive's province, year" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_replay_rebuilds_a_statement_from_raw_events_as_of_a_time(url: str) -> None:
