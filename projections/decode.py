@@ -28,6 +28,9 @@ POSTED_LINES: dict[str, str] = {
     )
 }  # fmt: skip
 LEGACY_MERGE = Purpose.LEGACY_MERGE.value
+_OF_A_FUND = frozenset({Fund.YearClosed.TOPIC, Fund.EnrolmentRecorded.TOPIC})
+"""The other topics whose rows name the fund (a posting's and a reversal's are looked up in
+the loop of :func:`decode`)."""
 _LINES = frozenset(line.value for line in Line)
 
 
@@ -56,6 +59,9 @@ class Rows:
     funds: list[tuple[Any, ...]] = field(default_factory=list)
     closes: list[tuple[Any, ...]] = field(default_factory=list)
     enrolment: list[tuple[Any, ...]] = field(default_factory=list)
+    unregistered: list[int] = field(default_factory=list)
+    """The notification ids of fund events whose aggregate no opening registered (the event
+    log was edited: :func:`decode` leaves them out, ``audit verify`` reports them)."""
 
 
 UTC_TEXT_LENGTH = len("2024-12-15T08:30:00.000000+00:00")
@@ -94,10 +100,14 @@ def decode(province: str, notifications: Sequence[RawNotification], funds: dict[
             line, sign = state["line"], -1
             assert line in _LINES, line
         if line is not None:
+            fund = funds.get(key)
+            if fund is None:
+                rows.unregistered.append(notification_id)
+                continue
             value_date: str = state["value_date"]
             postings_append(
                 (
-                    province, funds[key], int(value_date[:4]), int(value_date[5:7]), line,
+                    province, fund, int(value_date[:4]), int(value_date[5:7]), line,
                     state["sub_line"], state["level"], state["county"],
                     sign * state["amount_fen"],
                     1 if state["purpose"] == LEGACY_MERGE else 0,
@@ -127,7 +137,9 @@ def _decode_other(
     rows: Rows,
 ) -> None:
     notification_id, key, topic = where
-    if topic == Fund.Opened.TOPIC:
+    if key not in funds and topic in _OF_A_FUND:
+        rows.unregistered.append(notification_id)
+    elif topic == Fund.Opened.TOPIC:
         funds[key] = state["fund"]
         rows.funds.append(
             (

@@ -411,6 +411,11 @@ EDITED_LINES: dict[str, tuple[str, Callable[[bytes], bytes], str]] = {
         lambda d: _repeated_line(d, 3),
         "events.jsonl holds the event of",
     ),
+    "an opening's topic edited": (
+        "events.jsonl",
+        lambda d: d.replace(b'"topic":"fundledger:Fund.Opened"', b'"topic":"fundledger:F.X"', 1),
+        "has events but none that creates it",
+    ),
     "a voucher without its fields": (
         "vouchers.jsonl",
         lambda d: _edited_line(d, 1, b'{"fund": 1}'),

@@ -108,3 +108,15 @@ def _indexes(node: dict[str, Any]) -> set[str]:
     for child in node.get("Plans", []):
         found |= _indexes(child)
     return found
+
+
+def test_the_aggregate_ids_are_those_of_every_event(ledger: Ledger) -> None:
+    """``aggregate_ids``: every aggregate with an event, in order, once (on PostgreSQL a skip
+    over the primary key's index), on every backend."""
+    assert ledger.province("140000").vouchers.aggregate_ids() == []
+    _filled(ledger)
+    every = ledger.province("140000").recorder.select_notifications(1, 1000)
+    expected = sorted({n.originator_id for n in every}, key=str)
+    found = ledger.province("140000").vouchers.aggregate_ids()
+    assert [str(i) for i in found] == sorted(str(i) for i in expected)
+    assert {CITY.aggregate_id, CITY2.aggregate_id, PROVINCE_ADJUSTMENT.aggregate_id} == set(found)

@@ -545,6 +545,41 @@ def test_audit_verify_finds_against_a_checkpoint_what_the_chain_cannot(
     assert "resident:140100" in found.output
 
 
+def edit_opening_topic(store: Store) -> None:
+    """Give the fund's opening a topic of no event class (it no longer decodes as an opening)."""
+    _, state = store.rows()[1]
+    store.put(1, "fundledger:Fund.Reopened", state)
+
+
+@pytest.mark.parametrize("edit", [edit_opening_topic, delete_first])
+def test_a_fund_whose_opening_is_gone_is_found_after_the_read_models_are_rebuilt(
+    url: str, edit: Callable[[Store], None]
+) -> None:
+    """With its opening gone, no list the audit walks names the fund once the read models are
+    rebuilt (no seal names it here). The rebuild leaves its events out instead of stopping
+    (it ended in a KeyError traceback), and verify reports the aggregate that nothing
+    creates."""
+    built = bootstrap_app(Settings(database_url=url))
+    try:
+        built.read_models.create_tables()
+        built.read_models.catch_up()
+    finally:
+        built.close()
+    edit(store_for(url))
+    built = bootstrap_app(Settings(database_url=url))
+    try:
+        built.read_models.rebuild()
+        assert built.read_models.for_province("140000").unregistered == 4
+        assert next(f for f in built.read_models.status() if f.province == "140000").lag == 0
+    finally:
+        built.close()
+    rebuilt = CliRunner().invoke(app, ["projections", "rebuild", "--db", url])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    found = verify_findings("--db", url)
+    assert [(f["check"], f["fund"]) for f in found] == [("origin", str(CITY.aggregate_id))]
+    assert "has events but none that creates it" in found[0]["detail"]
+
+
 # ------------------------------------------------------------------ vouchers and archives
 
 

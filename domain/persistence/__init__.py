@@ -77,6 +77,10 @@ class VoucherRecorder(Protocol):
         """Every voucher of the partition (of ``funds`` alone when given): fund, then
         reference, to the version it names."""
 
+    def aggregate_ids(self) -> list[UUID]:
+        """The id of every aggregate with an event in the partition, in order (the auditor's
+        check that each is accounted for by the event that creates it)."""
+
     def insert_batches(self, batches: Batches, progress: Callable[[int], None]) -> None:
         """Write every batch in ONE transaction (all or none), calling ``progress(n)`` once the
         first ``n`` batches are sent; a key already taken raises ``IntegrityError``, and

@@ -75,6 +75,10 @@ class LedgerPOPORecorder(POPOApplicationRecorder):
                     found.setdefault(fund, {})[reference] = voucher.fund_version
         return found
 
+    def aggregate_ids(self) -> list[UUID]:
+        with self._database_lock:
+            return sorted(UUID(i) for i, versions in self._stored_events_index.items() if versions)
+
     def insert_batches(self, batches: Batches, progress: Callable[[int], None]) -> None:
         """One insert under the recorder's lock: checked whole, then written whole."""
         self.insert_events(

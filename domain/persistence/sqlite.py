@@ -129,6 +129,14 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                         last_text, last_id = row[0], UUID(row[0])
                     yield StoredEvent(last_id, row[1], row[2], bytes(row[3]))
 
+    def aggregate_ids(self) -> list[UUID]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT DISTINCT originator_id FROM {self.events_table_name} "  # noqa: S608
+                "ORDER BY originator_id"
+            )
+            return [UUID(row[0]) for row in c.fetchall()]
+
     def select_events_after(self, after: Mapping[UUID, int], limit: int) -> list[StoredEvent]:
         return events_after_each(self, after, limit)
 
