@@ -51,7 +51,7 @@ class Follower:
         poll: float = POLL_SECONDS,
         gap: float = MIN_GAP_SECONDS,
         wait: float = WAIT_SECONDS,
-        on_pass: Callable[[str, int], None] = lambda _outcome, _lost: None,
+        on_pass: Callable[[str, int, int], None] = lambda _outcome, _lost, _left_out: None,
     ) -> None:
         self._projectors = tuple(projectors)
         for projector in self._projectors:
@@ -70,6 +70,9 @@ class Follower:
         self.failures = 0
         self.lost = 0
         """Batches decoded but not written, another projector having moved on."""
+        self.left_out = 0
+        """Fund events left out of the read models: no opening registered their fund (an
+        edited event log, :attr:`projections.runner.Projector.unregistered`)."""
         self.skipped = 0
         """Provinces left to another process's projector, which held their lock."""
 
@@ -112,13 +115,13 @@ class Follower:
         from the tracking table, counts here too), unless a read waits, and then this pass
         waits for that projector to finish and applies whatever it left."""
         positions: dict[str, int] = {}
-        applied = lost = 0
+        applied = lost = left_out = 0
         for projector in self._projectors:
             heads = projector.source.heads(projector.provinces)
             now = projector.positions()
             behind = [p for p, head in heads.items() if head > now.get(p, 0)]
             if behind:
-                before = projector.lost
+                before, unregistered = projector.lost, projector.unregistered
                 for province in behind:
                     with _exclusive(projector.db, province, wait=self._urgent.is_set()) as mine:
                         if mine:
@@ -126,10 +129,12 @@ class Follower:
                         else:
                             self.skipped += 1
                 lost += projector.lost - before
+                left_out += projector.unregistered - unregistered
                 now = projector.positions()
             positions.update(now)
         self.lost += lost
-        self._on_pass("applied" if applied else "idle", lost)
+        self.left_out += left_out
+        self._on_pass("applied" if applied else "idle", lost, left_out)
         with self._seen:
             self._positions.update(positions)
             self.passes += 1
@@ -143,7 +148,7 @@ class Follower:
                 self.run_pass()
             except Exception:  # noqa: BLE001 - a background thread: log, wait, try again
                 self.failures += 1
-                self._on_pass("failed", 0)
+                self._on_pass("failed", 0, 0)
                 _log.exception("projector pass failed; trying again")
                 self._stop.wait(self._poll)
                 continue

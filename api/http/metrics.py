@@ -70,6 +70,11 @@ PROJECTOR_BATCHES_LOST = Counter(
     "fundledger_projector_batches_lost",
     "Batches a projector read and decoded but did not write, another having moved on",
 )
+PROJECTOR_EVENTS_LEFT_OUT = Counter(
+    "fundledger_projector_events_left_out",
+    "Fund events the background projector left out of the read models because no opening "
+    "registered their fund: the event log was edited (audit verify names the aggregate)",
+)
 
 
 def observe_read_phase(phase: str, seconds: float) -> None:
@@ -77,11 +82,14 @@ def observe_read_phase(phase: str, seconds: float) -> None:
     READ_PHASE.labels(phase).observe(seconds)
 
 
-def count_projector_pass(outcome: str, lost: int) -> None:
-    """Count one background-projector pass and the batches it lost to another projector."""
+def count_projector_pass(outcome: str, lost: int, left_out: int) -> None:
+    """Count one background-projector pass, the batches it lost to another projector and
+    the events it left out (of no opened fund)."""
     PROJECTOR_PASSES.labels(outcome).inc()
     if lost:
         PROJECTOR_BATCHES_LOST.inc(lost)
+    if left_out:
+        PROJECTOR_EVENTS_LEFT_OUT.inc(left_out)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

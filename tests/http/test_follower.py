@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from api.bootstrap import App, bootstrap_app, projectors
 from api.http.follower import Follower
@@ -50,6 +52,7 @@ def test_a_read_right_after_an_acknowledged_posting_sees_it(
     assert _sample(text, 'fundledger_read_phase_seconds_count{phase="wait"}') == 20
     if backend_url.startswith("postgresql"):  # the two workers' projectors take turns
         assert _sample(text, "fundledger_projector_batches_lost_total") == 0
+    assert _sample(text, "fundledger_projector_events_left_out_total") == 0
 
 
 def _sample(text: str, name: str) -> float:
@@ -290,3 +293,31 @@ def test_a_fund_read_waits_only_for_its_own_funds_events(app: App, backend_url: 
         for projector in own:
             projector.source.close()
             projector.db.close()
+
+
+def test_an_event_of_no_opened_fund_is_left_out_and_counted(app: App, backend_url: str) -> None:
+    """An event whose fund no opening registered (an edited log: here a copy of a posting
+    under an aggregate of its own, written by the recorder behind the ledger's back) is left
+    out of the read models and counted, and the follower moves on past it."""
+    fund = FundId.parse("resident:150500")
+    open_fund(app, OPERATOR, fund, first_year=2024)
+    _posted(app, fund, "L-1")
+    recorder = app.ledger.province("150000").recorder
+    copied = recorder.select_events(fund.aggregate_id)[-1]
+    stray = StoredEvent(uuid.uuid4(), 1, copied.topic, copied.state)
+    recorder.insert_events([stray])
+    _posted(app, fund, "L-2")
+    passes: list[tuple[str, int, int]] = []
+    follower = Follower(_own(app, backend_url), poll=30, gap=0.0, wait=10, on_pass=_record(passes))
+    follower.run_pass()
+    assert follower.left_out == 1
+    assert passes == [("applied", 0, 1)]
+    assert follower.wait_for(_heads(app, "150000"))
+    assert app.read_models.statement(fund, 2024).income_subtotal_fen == 200
+
+
+def _record(passes: list[tuple[str, int, int]]) -> Callable[[str, int, int], None]:
+    def on_pass(outcome: str, lost: int, left_out: int) -> None:
+        passes.append((outcome, lost, left_out))
+
+    return on_pass
