@@ -251,12 +251,17 @@ def _verify_archive(
         )
         stored = _once(
             stored,
-            lambda e: f"the event of {e.originator_id} version {e.originator_version}",
+            lambda e: (e.originator_id, e.originator_version),
+            lambda k: f"the event of {k[0]} version {k[1]}",
             "events.jsonl",
             add,
         )
         vouchers = _once(
-            vouchers, lambda v: f"the voucher of {v.fund} {v.reference}", "vouchers.jsonl", add
+            vouchers,
+            lambda v: (v.fund, v.reference),
+            lambda k: f"the voucher of {k[0]} {k[1]}",
+            "vouchers.jsonl",
+            add,
         )
         app.ledger.province(province).recorder.insert_events(stored, vouchers=vouchers)
         replayed: dict[str, dict[int, Statement]] = {}
@@ -389,19 +394,21 @@ def _lines(
 
 def _once(
     items: list[ParsedT],
-    key: Callable[[ParsedT], str],
+    key: Callable[[ParsedT], tuple[Any, Any]],
+    describe: Callable[[tuple[Any, Any]], str],
     name: str,
     add: Callable[[str], None],
 ) -> list[ParsedT]:
     """``items`` without a repeat of a ``key`` seen before (the first is kept, each repeat
-    reported): a store never holds two events of one version, nor two vouchers of one
+    reported as ``describe`` tells its key; a key is a plain tuple, text is made only for a
+    repeat): a store never holds two events of one version, nor two vouchers of one
     reference, so an archive that does was edited."""
-    seen: set[str] = set()
+    seen: set[tuple[Any, Any]] = set()
     kept: list[ParsedT] = []
     for item in items:
         known = key(item)
         if known in seen:
-            add(f"{name} holds {known} more than once: the first is kept")
+            add(f"{name} holds {describe(known)} more than once: the first is kept")
             continue
         seen.add(known)
         kept.append(item)
