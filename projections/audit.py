@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import orjson
 
 from domain.audit import ChainLink, paused_gc
-from domain.errors import FundNotRegistered
+from domain.errors import FundNotRegistered, InvalidInput
 from domain.fund import Fund, mirror_reference
 from domain.funds import FundId
 from domain.ledger_service import Ledger
@@ -100,16 +100,33 @@ def statement_differences(
 
 
 def registered_funds(ledger: Ledger, read_models: ReadModels, provinces: list[str]) -> list[FundId]:
-    """Every fund opened in these provinces, read from the event log itself, and every fund
-    the read models know (so that a fund whose opening was removed is still checked)."""
+    """Every fund opened in these provinces, read from the event log itself, every fund with
+    a voucher and every fund the read models know: so that a fund whose opening was removed
+    is still checked, even once the read models are rebuilt without it."""
     funds: set[str] = set()
     for province in provinces:
         recorder = ledger.province(province).recorder
         opened = recorder.select_notifications(1, MAX_FUNDS, topics=[Fund.Opened.TOPIC])
         funds.update(orjson.loads(n.state)["fund"] for n in opened)
+        funds.update(str(f) for f in voucher_funds(ledger, province))
         db = read_models.for_province(province).db
         funds.update(str(row[0]) for row in db.query("SELECT fund FROM fl_funds"))
     return [FundId.parse(f) for f in sorted(funds)]
+
+
+def voucher_funds(ledger: Ledger, province: str) -> list[FundId]:
+    """The funds of ``province`` its vouchers name: those of a fund whose opening was removed
+    too. Text of an edited voucher row that names no fund of the province is left to the
+    voucher check."""
+    found = []
+    for text in ledger.province(province).vouchers.voucher_funds():
+        try:
+            fund = FundId.parse(text)
+        except InvalidInput:
+            continue
+        if fund.province == province:
+            found.append(fund)
+    return found
 
 
 def _replayed_enrolment(events: list[object]) -> dict[tuple[int, str], int]:

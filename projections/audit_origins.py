@@ -25,7 +25,7 @@ from domain.funds import FundId
 from domain.ledger_service import Ledger
 from domain.seal import Checkpoint, Seal, checkpoint_id, seal_id
 from domain.settlement import Settlement, settlement_id
-from projections.audit import Finding
+from projections.audit import Finding, voucher_funds
 
 CHECK = "origin"
 PAGE = 5000
@@ -96,26 +96,33 @@ def origin_findings(
             start = page[-1].id + 1
         if fund is None:
             aggregates = ledger.province(province).vouchers.aggregate_ids()
-            found.extend(_uncreated(province, aggregates, created))
+            named = {f.aggregate_id: str(f) for f in voucher_funds(ledger, province)}
+            found.extend(_uncreated(province, aggregates, created, named))
     return found
 
 
 def _uncreated(
-    province: str, aggregates: Iterable[uuid.UUID], created: set[uuid.UUID]
+    province: str,
+    aggregates: Iterable[uuid.UUID],
+    created: set[uuid.UUID],
+    named: Mapping[uuid.UUID, str],
 ) -> list[Finding]:
     """Every aggregate of the province's event log with no event that creates it: its first
-    event was removed, or its topic edited. Such an aggregate is in no list the other checks
-    walk (the funds come from their openings and from the read models, which a rebuild after
-    the edit leaves without it), so without this check a fund that no seal names would go
-    unchecked; the read models leave its events out (:mod:`projections.decode`)."""
+    event was removed, or its topic edited. The read models leave its events out
+    (:mod:`projections.decode`). A fund's aggregate is named by its fund where a voucher names
+    that fund (``named``: the funds the other checks walk include those, so its chain's own
+    findings are there too); any other by its id alone."""
     found: list[Finding] = []
     for aggregate in aggregates:
-        if aggregate not in created:
-            detail = (
-                f"aggregate {aggregate} of {province} has events but none that creates it: "
-                "its first event was removed or its topic edited"
-            )
-            found.append(Finding(CHECK, str(aggregate), None, detail, detail))
+        if aggregate in created:
+            continue
+        fund = named.get(aggregate)
+        what = f"aggregate {aggregate}" if fund is None else f"fund {fund} (aggregate {aggregate})"
+        detail = (
+            f"{what} of {province} has events but none that creates it: "
+            "its first event was removed or its topic edited"
+        )
+        found.append(Finding(CHECK, fund or str(aggregate), None, detail, detail))
     return found
 
 

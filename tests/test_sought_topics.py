@@ -120,3 +120,15 @@ def test_the_aggregate_ids_are_those_of_every_event(ledger: Ledger) -> None:
     found = ledger.province("140000").vouchers.aggregate_ids()
     assert [str(i) for i in found] == sorted(str(i) for i in expected)
     assert {CITY.aggregate_id, CITY2.aggregate_id, PROVINCE_ADJUSTMENT.aggregate_id} == set(found)
+
+
+def test_the_voucher_funds_are_those_of_every_voucher(ledger: Ledger) -> None:
+    """``voucher_funds``: every fund with a voucher, in order, once (on PostgreSQL a skip over
+    the vouchers' primary key), on every backend: the auditor's list of funds that does not
+    rest on their openings."""
+    vouchers = ledger.province("140000").vouchers
+    assert vouchers.voucher_funds() == []
+    _filled(ledger)
+    expected = sorted(vouchers.voucher_versions())
+    assert vouchers.voucher_funds() == expected
+    assert expected == [str(CITY), str(CITY2)]  # the adjustment fund has no posting

@@ -555,10 +555,11 @@ def edit_opening_topic(store: Store) -> None:
 def test_a_fund_whose_opening_is_gone_is_found_after_the_read_models_are_rebuilt(
     url: str, edit: Callable[[Store], None]
 ) -> None:
-    """With its opening gone, no list the audit walks names the fund once the read models are
-    rebuilt (no seal names it here). The rebuild leaves its events out instead of stopping
-    (it ended in a KeyError traceback), and verify reports the aggregate that nothing
-    creates."""
+    """With its opening gone and the read models rebuilt, only the fund's vouchers still name
+    it (no seal does here). The rebuild leaves its events out instead of stopping (it ended
+    in a KeyError traceback); verify walks the fund the vouchers name, reports its chain and
+    its missing opening, and names the fund of the aggregate that nothing creates (it named
+    the aggregate's id alone, and walked nothing of it)."""
     built = bootstrap_app(Settings(database_url=url))
     try:
         built.read_models.create_tables()
@@ -576,8 +577,15 @@ def test_a_fund_whose_opening_is_gone_is_found_after_the_read_models_are_rebuilt
     rebuilt = CliRunner().invoke(app, ["projections", "rebuild", "--db", url])
     assert rebuilt.exit_code == 0, rebuilt.output
     found = verify_findings("--db", url)
-    assert [(f["check"], f["fund"]) for f in found] == [("origin", str(CITY.aggregate_id))]
-    assert "has events but none that creates it" in found[0]["detail"]
+    assert {f["fund"] for f in found} == {str(CITY)}
+    assert [f["check"] for f in found] == ["chain", "chain", "opening", "origin"]
+    first = {edit_opening_topic: (1, "does not decode"), delete_first: (2, "follows 0")}[edit]
+    assert (found[0]["version"], first[1] in found[0]["detail"]) == (first[0], True)
+    assert found[2]["detail"] == "its first event is not the fund's opening"
+    assert found[3]["detail"] == (
+        f"fund {CITY} (aggregate {CITY.aggregate_id}) of 140000 has events but none that "
+        "creates it: its first event was removed or its topic edited"
+    )
 
 
 # ------------------------------------------------------------------ vouchers and archives

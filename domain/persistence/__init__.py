@@ -77,6 +77,11 @@ class VoucherRecorder(Protocol):
         """Every voucher of the partition (of ``funds`` alone when given): fund, then
         reference, to the version it names."""
 
+    def voucher_funds(self) -> list[str]:
+        """Every fund with a voucher in the partition, in order: the auditor's list of funds
+        that does not rest on their openings (a fund whose opening was removed is still
+        named by its postings' vouchers)."""
+
     def aggregate_ids(self) -> list[UUID]:
         """The id of every aggregate with an event in the partition, in order (the auditor's
         check that each is accounted for by the event that creates it)."""

@@ -75,6 +75,10 @@ class LedgerPOPORecorder(POPOApplicationRecorder):
                     found.setdefault(fund, {})[reference] = voucher.fund_version
         return found
 
+    def voucher_funds(self) -> list[str]:
+        with self._database_lock:
+            return sorted({fund for fund, _ in self._vouchers})
+
     def aggregate_ids(self) -> list[UUID]:
         with self._database_lock:
             return sorted(UUID(i) for i, versions in self._stored_events_index.items() if versions)

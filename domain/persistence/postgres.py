@@ -264,6 +264,22 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 for i, o, v, t, b in curs.fetchall()
             ]
 
+    def voucher_funds(self) -> list[str]:
+        """A skip over the primary key's index (``fund, reference``), one descent per fund."""
+        statement = SQL(
+            "WITH RECURSIVE funds(fund) AS ("
+            "(SELECT fund FROM {schema}.{table} ORDER BY fund LIMIT 1) "
+            "UNION ALL SELECT (SELECT v.fund FROM {schema}.{table} AS v "
+            "WHERE v.fund > funds.fund ORDER BY v.fund LIMIT 1) "
+            "FROM funds WHERE funds.fund IS NOT NULL) "
+            "SELECT fund FROM funds WHERE fund IS NOT NULL"
+        ).format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.vouchers_table_name)
+        )
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, prepare=False)
+            return [str(row[0]) for row in curs.fetchall()]
+
     def aggregate_ids(self) -> list[UUID]:
         """A skip over the primary key's index, one descent per aggregate (a ``DISTINCT``
         would read every row of the table)."""

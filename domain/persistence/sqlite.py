@@ -129,6 +129,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                         last_text, last_id = row[0], UUID(row[0])
                     yield StoredEvent(last_id, row[1], row[2], bytes(row[3]))
 
+    def voucher_funds(self) -> list[str]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT DISTINCT fund FROM {self.vouchers_table_name} ORDER BY fund")  # noqa: S608
+            return [str(row[0]) for row in c.fetchall()]
+
     def aggregate_ids(self) -> list[UUID]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
