@@ -17,6 +17,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -249,3 +250,31 @@ def _operational(cause: BaseException) -> BaseException:
         raise psycopg.OperationalError(str(cause)) from cause
     except psycopg.OperationalError as error:
         return error
+
+
+def _command_paths() -> list[list[str]]:
+    """The words of every command and group of the CLI, from its own command tree."""
+    import typer.main
+
+    from api.cli.app import app
+
+    found: list[list[str]] = []
+
+    def walk(command: Any, words: list[str]) -> None:
+        found.append(words)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*words, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def test_every_help_text_is_plain_text() -> None:
+    """Each command's help reads as text in a terminal: no source markup (``--post`` showed
+    its backquotes in 'levy --help', 'events --help' and 'audit export --help')."""
+    paths = _command_paths()
+    assert len(paths) > 40  # every command, not only the top level
+    for words in paths:
+        result = run(" ".join([*words, "--help"]))
+        assert result.exit_code == 0, (words, result.output)
+        assert "``" not in result.output, (words, result.output)

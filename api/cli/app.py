@@ -203,7 +203,7 @@ def events(
 ) -> None:
     """A fund's history with its hash chain and who recorded each event; exit 1 if broken.
 
-    A page holds at most 1000 events (``--after`` the last version seen); the chain is
+    A page holds at most 1000 events (--after the last version seen); the chain is
     checked whole, not only the page shown.
     """
     from api.exports.csv import events_csv

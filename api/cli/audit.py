@@ -159,7 +159,7 @@ def audit_export(
     db: DbOption = None,
 ) -> None:
     """Write one self-contained archive of the province's year, checked offline by
-    ``audit verify --archive FILE``."""
+    'audit verify --archive FILE'."""
     from api.usecases.audit import export
 
     with open_app(settings_for(db)) as fl:

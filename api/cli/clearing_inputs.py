@@ -41,7 +41,7 @@ def levy(
     by: ByOption = None,
     db: DbOption = None,
 ) -> None:
-    """Each pool's levy into the adjustment fund (调剂金计提); ``--post`` posts them."""
+    """Each pool's levy into the adjustment fund (调剂金计提); --post posts them."""
     from api.cli.clearing_tables import grouped, rows_output
     from api.usecases import clearing
 
