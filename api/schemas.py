@@ -91,7 +91,9 @@ class PostingIn(BaseModel):
     amount: str = Field(
         description='yuan as a decimal string, e.g. "6000.00"', examples=["6000.00"]
     )
-    value_date: str = Field(description="the day the cash moved (YYYY-MM-DD)")
+    value_date: str = Field(
+        description="the day the cash moved (YYYY-MM-DD), not after today in China"
+    )
     reference: str
     county: str | None = None
     counterparty: str | None = None

@@ -79,6 +79,25 @@ class Posting:
         return self.counterparty is not None and self.reverses is None
 
 
+def refuse_value_date_after(posting: Posting, today: date) -> None:
+    """Refuse a posting dated after ``today`` (the day in China when it is entered).
+
+    The value date is the day the cash moved (docs/domain.md, "two times"), so a day still to
+    come is a mistake of typing (2062 for 2026, a month and a day swapped) that would open a
+    fiscal year no statement reports. For what users enter (a posting, a batch, an import);
+    the levy and the settlement's draws are dated by their policy, not entered.
+
+    Raises:
+        InvalidInput: naming ``value_date``.
+    """
+    if posting.value_date > today:
+        raise InvalidInput(
+            f"{posting.value_date.isoformat()} is after today ({today.isoformat()} in China): "
+            "a value date is the day the cash moved",
+            field="value_date",
+        )
+
+
 def check_posting_shape(posting: Posting) -> None:
     """Refuse a posting whose fields do not fit together (docs/contract.md "Postings file").
 

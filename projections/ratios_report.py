@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from domain.funds import FundId
 from domain.lines import EXPENSE_LINES, INCOME_LINES, Line, sign_of
 from domain.regions import check_region, contains, province_of
+from domain.today import china_today
 from projections.db import ProjectionDB
 from projections.policy import Policy
 from projections.queries import FAR_FUTURE
@@ -142,23 +142,6 @@ def trailing_end(year: int, posted: list[Month], *, today: date) -> Month:
     dated 31 December, while December runs, must not turn the window into the year to date)."""
     latest = max(posted, default=(year - 1, 12))
     return min(latest, last_complete_month(today))
-
-
-Clock = Callable[[], datetime]
-"""What time it is now (aware): the system clock in use, a fixed time in tests."""
-
-CHINA = ZoneInfo("Asia/Shanghai")
-"""The funds' fiscal calendar: months and years end at midnight in Beijing."""
-
-
-def system_clock() -> datetime:
-    """The system clock, in UTC."""
-    return datetime.now(UTC)
-
-
-def china_today(clock: Clock = system_clock) -> date:
-    """Today's date in China (Asia/Shanghai) by ``clock``: what "today" means for a fund."""
-    return clock().astimezone(CHINA).date()
 
 
 def year_complete(year: int, *, today: date, closed: bool) -> bool:

@@ -9,10 +9,11 @@ from typing import Any, Protocol
 
 from domain.errors import DomainError
 from domain.funds import FundId
+from domain.today import china_today
 from projections.monthly import MonthFigures, monthly_figures
 from projections.policy import Policy, load_policy
 from projections.queries import View, read_statement, summed_postings
-from projections.ratios_report import china_today, statement_warnings
+from projections.ratios_report import statement_warnings
 from projections.runner import Projector, ProvinceStatus
 from projections.schema import tables_exist
 from projections.statement import Statement

@@ -16,12 +16,14 @@ import json
 import subprocess
 import sys
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from api.cli import common
+from domain.today import china_today
 from tests.test_cli import GOOD_ROWS, HEADER, ok, open_funds, refused, run, write_csv
 
 
@@ -223,6 +225,21 @@ def test_an_oversized_field_names_its_line(db: str, tmp_path: Path) -> None:
     result = refused("import", str(path), "--db", db)
     assert result.stderr.splitlines()[0] == (
         f"{path}:4: file: a field is longer than {csv.field_size_limit()} characters"
+    )
+    assert "nothing was written" in result.stderr
+
+
+def test_a_value_date_after_today_names_its_line(db: str, tmp_path: Path) -> None:
+    """A row dated after today in China is refused by its line; the file writes nothing."""
+    open_funds(db)
+    today = china_today()
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    rows = [GOOD_ROWS[0], f"resident:140100,interest,,,1.00,{tomorrow},T-1,,,,"]
+    path = write_csv(tmp_path / "ahead.csv", rows)
+    result = refused("import", str(path), "--db", db)
+    assert result.stderr.splitlines()[0] == (
+        f"{path}:3: value_date: {tomorrow} is after today ({today.isoformat()} in China): "
+        "a value date is the day the cash moved"
     )
     assert "nothing was written" in result.stderr
 

@@ -21,7 +21,8 @@ from api.usecases.read_models import ratios
 from domain.access import Principal
 from domain.funds import FundId
 from domain.postings import Posting
-from projections.ratios_report import china_today, last_complete_month
+from domain.today import china_today
+from projections.ratios_report import last_complete_month
 from tests.scenario import posting
 
 OPERATOR = Principal("cli:operator")

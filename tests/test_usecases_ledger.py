@@ -7,6 +7,7 @@ worked out by hand from the postings of the test.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 import pytest
 
@@ -17,6 +18,7 @@ from api.usecases import history, ledger, read_models
 from domain.access import AccessDenied, Principal, Role
 from domain.errors import FundAlreadyRegistered, InvalidInput, ReferenceConflict
 from domain.funds import FundId
+from domain.today import china_today
 from tests.scenario import CITY, CITY2, PROVINCE_ADJUSTMENT, posting
 
 OPERATOR = Principal("cli:operator")
@@ -134,6 +136,33 @@ def test_a_batch_is_all_or_nothing_with_every_bad_line(fl: App) -> None:
     again = ledger.post_batch(fl, TAIYUAN, rows_postings([rows[0]]))
     assert again.to_json() == {"accepted": 0, "duplicates": 1}
     assert event_count(fl) == before + 1
+
+
+def test_a_value_date_after_today_in_china_is_refused_and_today_is_not(fl: App) -> None:
+    """The value date is the day the cash moved: a day after today in Beijing is refused, by
+    the single posting and by every row of a batch, naming the field and writing nothing."""
+    today = china_today()
+    tomorrow = today + timedelta(days=1)
+    before = event_count(fl)
+    ahead = posting(f"resident:140100 interest 1.00 {tomorrow.isoformat()} F-1")
+    with pytest.raises(InvalidInput) as caught:
+        ledger.post(fl, TAIYUAN, ahead)
+    assert (caught.value.field, caught.value.message) == (
+        "value_date",
+        f"{tomorrow.isoformat()} is after today ({today.isoformat()} in China): "
+        "a value date is the day the cash moved",
+    )
+    rows = [
+        {"fund": "resident:140100", "line": "interest", "amount": "1.00",
+         "value_date": day.isoformat(), "reference": f"F-{n}"}
+        for n, day in enumerate([today, tomorrow, date(2062, 3, 1)], start=2)
+    ]  # fmt: skip
+    with pytest.raises(ledger.BatchRefused) as refused:
+        ledger.post_batch(fl, TAIYUAN, rows_postings(rows))
+    assert [(p.line, p.field) for p in refused.value.rows] == [(2, "value_date"), (3, "value_date")]
+    assert event_count(fl) == before
+    done = ledger.post(fl, TAIYUAN, posting(f"resident:140100 interest 1.00 {today} F-2"))
+    assert (done.duplicate, done.posting["value_date"]) == (False, today.isoformat())
 
 
 def test_a_batch_outside_the_region_is_refused_whole(fl: App) -> None:

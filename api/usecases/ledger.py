@@ -18,6 +18,8 @@ from domain.access import AccessDenied, Action, Principal, authorize
 from domain.errors import Conflict, InvalidInput, ReferenceConflict
 from domain.funds import FundId
 from domain.money import format_fen
+from domain.postings import refuse_value_date_after
+from domain.today import china_today
 
 if TYPE_CHECKING:
     from api.bootstrap import App
@@ -103,6 +105,7 @@ def post(app: App, who: Principal, posting: Posting, *, restate: bool = False) -
             each field that differs.
     """
     authorize(who, Action.WRITE, posting.fund.region)
+    refuse_value_date_after(posting, china_today())
     try:
         outcome = app.ledger.post(replace(posting, author=who.author), restate=restate)
     except ReferenceConflict as error:
@@ -118,6 +121,7 @@ async def post_async(
     refusals.
     """
     authorize(who, Action.WRITE, posting.fund.region)
+    refuse_value_date_after(posting, china_today())
     try:
         outcome = await app.ledger.post_async(replace(posting, author=who.author), restate=restate)
     except ReferenceConflict as error:
@@ -231,6 +235,14 @@ def post_batch(
     for region in sorted({p.fund.region for p in parsed.postings}):
         authorize(who, Action.WRITE, region)
     problems = list(parsed.problems)
+    today = china_today()
+    for index, posting in enumerate(parsed.postings):
+        try:
+            refuse_value_date_after(posting, today)
+        except InvalidInput as error:
+            problems.append(
+                FileProblem(parsed.name, parsed.lines[index], "value_date", error.message)
+            )
     try:
         if problems:
             app.ledger.import_postings(parsed.postings, dry_run=True, restate=restate)

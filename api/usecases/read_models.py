@@ -21,10 +21,10 @@ from domain.funds import FundId
 
 if TYPE_CHECKING:
     from api.bootstrap import App
+    from domain.today import Clock
     from projections.db import ProjectionDB
     from projections.monthly import MonthFigures
     from projections.policy import Band, Policy
-    from projections.ratios_report import Clock
 
 View = Literal["restated", "as_closed"]
 SEVERITY = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
@@ -126,7 +126,8 @@ def ratios(
     """One row per fund keeping books in ``year``: rates, months of coverage, warning level,
     on the full year and the trailing 12 months (docs/projections.md), sorted by fund.
     ``clock`` tells the time (the system clock by default; a fixed time in tests)."""
-    from projections.ratios_report import china_today, ratios_report, system_clock
+    from domain.today import china_today, system_clock
+    from projections.ratios_report import ratios_report
 
     today = china_today(clock or system_clock)
     scope = _scope(who, region)

@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,15 @@ from domain.access import Principal
 from domain.funds import FundId
 from domain.lines import Line
 from domain.postings import Posting
+from domain.today import china_today
 from tests.http.conftest import LiveServer
 from tests.http.store_count import count_events
 
 SETUP = Principal(name="bad-inputs-setup")
 FUND = "resident:140100"
 BODY_LIMIT = 64 * 1024
+TOMORROW = (china_today() + timedelta(days=1)).isoformat()
+"""The first value date after today in China: refused (the day the cash moved is past)."""
 """The server's body limit in this module (FUNDLEDGER_MAX_BODY_BYTES), so that a body over
 it stays small."""
 PROVINCES = ("140000", "610000")
@@ -132,6 +135,8 @@ CASES: tuple[Bad, ...] = (
     posting("closed-year", row(value_date="2022-06-01"), "value_date"),
     posting("date-impossible", row(value_date="2024-02-30"), "body.value_date"),
     posting("date-compact", row(value_date="20240101"), "body.value_date"),
+    posting("date-after-today", row(value_date=TOMORROW), "value_date"),
+    posting("date-years-ahead", row(value_date="2062-03-01"), "value_date"),
     posting("reference-empty", row(reference=""), "body.reference"),
     posting("reference-a-number", row(reference=123), "body.reference"),
     posting("extra-field", row(colour="red"), "body.colour"),
@@ -172,6 +177,10 @@ CASES: tuple[Bad, ...] = (
               row(reference="B-8", line="salary")]),
     Bad("batch-json-closed-year-row-2", "/v1/postings/batch", ("line 2: value_date",),
         json=[row(reference="B-9"), row(reference="B-10", value_date="2022-03-01")]),
+    Bad("batch-json-after-today-row-2", "/v1/postings/batch",
+        ("line 2: value_date", "line 3: amount"),
+        json=[row(reference="B-11"), row(reference="B-12", value_date=TOMORROW),
+              row(reference="B-13", amount="1.234")]),
     Bad("batch-json-not-an-array", "/v1/postings/batch", ("body",), json=row()),
     Bad("batch-json-malformed", "/v1/postings/batch", ("body",), content=b"[{",
         headers={"Content-Type": "application/json"}),
