@@ -30,6 +30,7 @@ from domain.chain import chain_hash
 from domain.funds import FundId
 from domain.seal import Anchor, Head, anchor_digest, check_anchor, seal_id
 from domain.seal_keys import SIGNING_KEY_FILE_ENV, new_private_pem, signer_from_pem
+from domain.today import china_today
 from tests.scenario import CITY, PROVINCE_ADJUSTMENT, posting
 
 EVENTS = "ledger_140000_events"
@@ -474,6 +475,11 @@ def test_replay_rebuilds_a_statement_from_raw_events_as_of_a_time(url: str) -> N
     replayed = json.loads(result.stdout)
     assert (replayed["events"], replayed["version"], replayed["differences"]) == (5, 5, [])
     assert replayed["replayed"]["closing_balance"] == "38325.50"
+    shown = invoke(url, "audit", "replay", str(CITY), "--year", "2024")
+    assert shown.exit_code == 0, shown.output
+    assert re.search(r"(?m)^closing_balance\s+38,325\.50\s+38,325\.50\s*$", shown.stdout), (
+        shown.stdout
+    )
     early = invoke(
         url,
         "audit",
@@ -491,10 +497,30 @@ def test_replay_rebuilds_a_statement_from_raw_events_as_of_a_time(url: str) -> N
         0,
         None,
     )
+    early_table = invoke(
+        url, "audit", "replay", str(CITY), "--year", "2024", "--as-of", "2000-01-01T00:00:00+08:00"
+    )
+    assert re.search(r"(?m)^closing_balance\s+0\.00\s+—\s*$", early_table.stdout), (
+        early_table.stdout
+    )
+    assert "None" not in early_table.stdout
+    unyeared = invoke(
+        url,
+        "audit",
+        "replay",
+        str(CITY),
+        "--as-of",
+        "2000-01-01T00:00:00+08:00",
+        "--format",
+        "json",
+    )
+    assert json.loads(unyeared.stdout)["year"] == china_today().year  # no event by then
     run_sql(url, "UPDATE fl_postings SET amount_fen = 1 WHERE reference = 'C-1'")
     changed = invoke(url, "audit", "replay", str(CITY), "--year", "2024")
     assert changed.exit_code == 1
-    assert "1200.00" in changed.stdout
+    assert re.search(r"(?m)^income\.contribution\s+1,200\.00\s+0\.01\s*$", changed.stdout), (
+        changed.stdout
+    )
 
 
 def test_an_edited_snapshot_is_reported(sqlite_url: str) -> None:

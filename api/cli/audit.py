@@ -236,6 +236,7 @@ def audit_replay(
     db: DbOption = None,
 ) -> None:
     """The fund's statement rebuilt from its raw events alone, beside the read models'."""
+    from api.render import Column, Row, show, table, yuan
     from api.usecases.audit import replay
     from domain.funds import FundId
 
@@ -244,17 +245,19 @@ def audit_replay(
     if format is Format.json:
         _show(result)
         return
-    from rich.table import Table
-
-    table = Table(title=f"{result['fund']} {result['year']}: {result['events']} events")
-    table.add_column("figure")
-    table.add_column("raw events", justify="right")
-    table.add_column("read models", justify="right")
-    projected = _flat(result["read_models"] or {})
+    projected = _flat(result["read_models"]) if result["read_models"] is not None else {}
+    rows = []
     for key, value in _flat(result["replayed"]).items():
         other = projected.get(key)
-        table.add_row(key, value, other if other in (value, None) else f"[bold red]{other}[/]")
-    out.print(table)
+        shown = yuan(other) if other in (value, None) else f"[bold red]{yuan(other)}[/]"
+        rows.append(Row([key, yuan(value), shown]))
+    title = f"{result['fund']} {result['year']}: {result['events']} events (yuan)"
+    columns = [
+        Column("figure"),
+        Column("raw events", right=True),
+        Column("read models", right=True),
+    ]
+    show(out, table(title, columns, rows))
     if result["differences"]:
         raise typer.Exit(EXIT_FINDINGS)
 

@@ -43,6 +43,7 @@ from domain.ledger_service import Ledger
 from domain.regions import province_of
 from domain.seal import Anchor, Checkpoint, Seal, anchor_digest, checkpoint_id, seal_id
 from domain.seal_keys import Signer, public_pem, signer_from_env
+from domain.today import china_today
 from projections.audit import (
     AuditReport,
     audit,
@@ -261,7 +262,8 @@ def replay(
     ``{fund, year, as_of, events, version, replayed, read_models, differences}``:
     ``differences`` lists each figure (``income.subsidy``) that is not the same in both;
     ``read_models`` is None when they knew no such fund at that time.
-    Without ``year``: the latest year with a value date among those events.
+    Without ``year``: the latest year with a value date among those events, else the fund's
+    first year, else (no event recorded by then) this year in China.
     """
     from api.usecases.read_models import parse_as_of
 
@@ -275,7 +277,8 @@ def replay(
     ]
     if year is None:
         dated = [int(e.value_date[:4]) for e in events if hasattr(e, "value_date")]
-        year = max(dated) if dated else getattr(events[0], "first_year", 2024) if events else 2024
+        first = getattr(events[0], "first_year", None) if events else None
+        year = max(dated) if dated else first if isinstance(first, int) else china_today().year
     _check_year(year)
     replayed = fold_statement(str(fund), year, events).to_json()
     app.read_models.fresh(provinces=(fund.province,))
