@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 from domain.funds import FundId
-from domain.money import format_fen
+from domain.money import format_fen, format_fen_grouped
 from projections.policy import Band, Policy, WarningLevel
 from projections.ratios import (
     accumulated_balance_rate,
@@ -173,9 +173,9 @@ def legacy_ncms_cap(fund: FundId, basis: Figures, policy: Policy) -> Finding | N
     return Finding(
         "legacy_cap",
         rule.level,
-        f"{basis.period}: {basis.balance_name} {format_fen(basis.closing_balance_fen)} exceeds "
-        f"{percent} of the funds raised {format_fen(basis.funds_raised_fen)} "
-        f"(ceiling {format_fen(int(ceiling))}){source}",
+        f"{basis.period}: {basis.balance_name} {format_fen_grouped(basis.closing_balance_fen)} "
+        f"exceeds {percent} of the funds raised {format_fen_grouped(basis.funds_raised_fen)} "
+        f"(ceiling {format_fen_grouped(int(ceiling))}){source}",
     )
 
 
@@ -195,7 +195,7 @@ def year_end_deficit(basis: Figures, policy: Policy) -> Finding | None:
     return Finding(
         "deficit",
         rule.level,
-        f"{basis.period}: current deficit of {format_fen(-surplus)} (income {rule.measure} "
+        f"{basis.period}: current deficit of {format_fen_grouped(-surplus)} (income {rule.measure} "
         "below expense)",
     )
 

@@ -129,7 +129,7 @@ def test_a_full_year_deficit_warns_red(fl: App) -> None:
         ("deficit", "red"),
         ("months_band", "yellow"),
     ]
-    assert "current deficit of 300000.00" in row["warnings"][0]["message"]
+    assert "current deficit of 300,000.00" in row["warnings"][0]["message"]
 
 
 def test_a_trailing_deficit_still_warns_in_an_incomplete_year(fl: App) -> None:
@@ -148,7 +148,7 @@ def test_a_trailing_deficit_still_warns_in_an_incomplete_year(fl: App) -> None:
     assert row["trailing_months_of_coverage"] == "6.3529"
     assert row["warning_level"] == "red"
     assert [w["rule"] for w in row["warnings"]] == ["deficit"]
-    assert row["warnings"][0]["message"].startswith("2024-11..2025-10: current deficit of 800000")
+    assert row["warnings"][0]["message"].startswith("2024-11..2025-10: current deficit of 800,000")
 
 
 def test_guangdong_warns_below_nine_months(fl: App) -> None:
@@ -193,7 +193,7 @@ def test_the_legacy_ncms_cap_applies_to_ncms_funds_only(fl: App) -> None:
     assert ncms["months_of_coverage"] == "8.3333"
     assert ncms["warning_level"] == "orange"
     assert [w["rule"] for w in ncms["warnings"]] == ["legacy_cap"]
-    assert "ceiling 100000.00" in ncms["warnings"][0]["message"]
+    assert "ceiling 100,000.00" in ncms["warnings"][0]["message"]
     assert urban["warning_level"] == "green"
     assert urban["warnings"] == []
 
@@ -369,7 +369,7 @@ def test_cli_ratios_and_warnings(cli_db: str) -> None:
     lines = warned.stdout.splitlines()
     assert len(lines) == 2
     assert lines[1].startswith("resident:140200,2024,true,900000.00,1200000.00,1700000.00,")
-    assert "red: 2024: current deficit of 300000.00" in lines[1]
+    assert "red: 2024: current deficit of 300,000.00" in lines[1]
     table = run("ratios", "--year", "2024", "--region", "140200", "--db", cli_db)
     assert table.exit_code == 0
     assert "resident:140200" in table.stdout
