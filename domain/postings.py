@@ -83,8 +83,8 @@ def refuse_value_date_after(posting: Posting, today: date) -> None:
     """Refuse a posting dated after ``today`` (the day in China when it is entered).
 
     The value date is the day the cash moved (docs/domain.md, "two times"), so a day still to
-    come is a mistake of typing (2062 for 2026, a month and a day swapped) that would open a
-    fiscal year no statement reports. For what users enter (a posting, a batch, an import);
+    come is a mistake of typing (2062 for 2026, a month and a day swapped) that would put
+    cash into a year still to come. For what users enter (a posting, a batch, an import);
     the levy and the settlement's draws are dated by their policy, not entered.
 
     Raises:
