@@ -23,7 +23,7 @@ from domain.authorship import Author
 from domain.errors import DomainError, InvalidInput, NotFound
 from domain.funds import FUNDLEDGER_NAMESPACE, FundId
 from domain.lines import ALL_EXPENSE, ALL_INCOME, Line
-from domain.money import MAX_FEN_EXCLUSIVE, format_fen
+from domain.money import MAX_FEN_EXCLUSIVE, format_fen_grouped
 
 MAX_REFERENCE_LENGTH = 200
 MAX_ADJUSTMENTS = 100
@@ -82,8 +82,8 @@ def check_no_current_deficit(lines: Mapping[str, int]) -> None:
     income, expense = income_total_fen(lines), expense_total_fen(lines)
     if expense > income:
         raise BudgetRefused(
-            f"a current-year deficit budget: expense {format_fen(expense)} exceeds income "
-            f"{format_fen(income)} by {format_fen(expense - income)} "
+            f"a current-year deficit budget: expense {format_fen_grouped(expense)} exceeds "
+            f"income {format_fen_grouped(income)} by {format_fen_grouped(expense - income)} "
             "(以收定支、收支平衡、略有结余: no deficit budget)",
             field="lines",
         )
@@ -98,8 +98,9 @@ def check_no_cumulative_deficit(lines: Mapping[str, int], opening_balance_fen: i
     closing = opening_balance_fen + income_total_fen(lines) - expense_total_fen(lines)
     if closing < 0:
         raise BudgetRefused(
-            f"a cumulative deficit budget: opening balance {format_fen(opening_balance_fen)} "
-            f"plus this budget's surplus leaves {format_fen(closing)} at year end "
+            "a cumulative deficit budget: opening balance "
+            f"{format_fen_grouped(opening_balance_fen)} plus this budget's surplus leaves "
+            f"{format_fen_grouped(closing)} at year end "
             "(不编制基金历年累计结余赤字预算)",
             field="lines",
         )

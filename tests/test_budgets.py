@@ -143,7 +143,7 @@ def test_a_draft_is_replaced_until_approved(ledger: Ledger) -> None:
 
 
 def test_current_year_deficit_is_refused(ledger: Ledger) -> None:
-    with pytest.raises(BudgetRefused, match=r"exceeds income 2212000000.00 by 1000000.00"):
+    with pytest.raises(BudgetRefused, match=r"exceeds income 2,212,000,000\.00 by 1,000,000\.00"):
         draft(ledger, budget(benefit="2030000000.00"))
     assert find_budget(ledger, CITY, 2025) is None
 
@@ -151,7 +151,7 @@ def test_current_year_deficit_is_refused(ledger: Ledger) -> None:
 def test_cumulative_deficit_is_refused(ledger: Ledger) -> None:
     # A pool that carried a deficit of 100,000,000.00 in: a surplus of 79,000,000.00 leaves
     # -21,000,000.00 at year end.
-    with pytest.raises(BudgetRefused, match=r"leaves -21000000.00 at year end"):
+    with pytest.raises(BudgetRefused, match=r"leaves -21,000,000\.00 at year end"):
         draft(ledger, budget(), opening_balance_fen=parse_yuan("-100000000.00"))
     draft(ledger, budget(), opening_balance_fen=parse_yuan("-79000000.00"))
 
