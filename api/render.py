@@ -212,13 +212,22 @@ def subsidies_table(lines: Sequence[dict[str, Any]], year: int, console: Console
     ]
     rows = [
         Row(
-            [yuan(line[h]) if h in money else str(line[h]) for h in heads],
+            [_cell(h, line[h], money) for h in heads],
             style="bold" if line["level"] == "total" else None,
             section=line["level"] == "total",
         )
         for line in lines
     ]
     show(console, table(f"subsidies {year}: due, received, outstanding (yuan)", columns, rows))
+
+
+def _cell(key: str, value: Any, money: Sequence[str]) -> str:
+    """A subsidies cell: yuan and counts with thousands separators, the rest as it is."""
+    if key in money:
+        return yuan(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return NONE if value is None else str(value)
 
 
 def rows_table(title: str, rows: Sequence[dict[str, Any]], console: Console) -> None:

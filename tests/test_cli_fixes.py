@@ -118,8 +118,11 @@ def test_every_table_groups_thousands(posted: str) -> None:
     assert "10,000.00" in statement
     events = ok("events", "resident:140100", "--db", posted).stdout
     assert "9,796.74" in events
+    ok("enrolment", "record", "resident:140100", "--year", "2024", "--county", "140105",
+       "--enrolled", "1200000", "--db", posted)  # fmt: skip
     subsidies = ok("subsidies", "--year", "2024", "--db", posted).stdout
     assert "4,000.00" in subsidies
+    assert "1,200,000" in subsidies  # the enrolled count too
 
 
 # ------------------------------------------------------------------------ --format / --output
