@@ -265,32 +265,27 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             ]
 
     def voucher_funds(self) -> list[str]:
-        """A skip over the primary key's index (``fund, reference``), one descent per fund."""
-        statement = SQL(
-            "WITH RECURSIVE funds(fund) AS ("
-            "(SELECT fund FROM {schema}.{table} ORDER BY fund LIMIT 1) "
-            "UNION ALL SELECT (SELECT v.fund FROM {schema}.{table} AS v "
-            "WHERE v.fund > funds.fund ORDER BY v.fund LIMIT 1) "
-            "FROM funds WHERE funds.fund IS NOT NULL) "
-            "SELECT fund FROM funds WHERE fund IS NOT NULL"
-        ).format(
-            schema=Identifier(self.datastore.schema), table=Identifier(self.vouchers_table_name)
-        )
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            curs.execute(statement, prepare=False)
-            return [str(row[0]) for row in curs.fetchall()]
+        """A skip over the vouchers' primary key (``fund, reference``)."""
+        return [str(fund) for fund in self._distinct_leading(self.vouchers_table_name, "fund")]
 
     def aggregate_ids(self) -> list[UUID]:
-        """A skip over the primary key's index, one descent per aggregate (a ``DISTINCT``
-        would read every row of the table)."""
+        """A skip over the events' primary key (a ``DISTINCT`` would read every row)."""
+        return self._distinct_leading(self.events_table_name, "originator_id")
+
+    def _distinct_leading(self, table: str, column: str) -> list[Any]:
+        """Every value of ``column``, the leading column of ``table``'s primary key, in order:
+        a recursive skip over the key's index, one descent per value."""
         statement = SQL(
-            "WITH RECURSIVE ids(id) AS ("
-            "(SELECT originator_id FROM {schema}.{table} ORDER BY originator_id LIMIT 1) "
-            "UNION ALL SELECT (SELECT e.originator_id FROM {schema}.{table} AS e "
-            "WHERE e.originator_id > ids.id ORDER BY e.originator_id LIMIT 1) "
-            "FROM ids WHERE ids.id IS NOT NULL) "
-            "SELECT id FROM ids WHERE id IS NOT NULL"
-        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+            "WITH RECURSIVE found(value) AS ("
+            "(SELECT {column} FROM {table} ORDER BY {column} LIMIT 1) "
+            "UNION ALL SELECT (SELECT t.{column} FROM {table} AS t "
+            "WHERE t.{column} > found.value ORDER BY t.{column} LIMIT 1) "
+            "FROM found WHERE found.value IS NOT NULL) "
+            "SELECT value FROM found WHERE value IS NOT NULL"
+        ).format(
+            column=Identifier(column),
+            table=SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(table)),
+        )
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(statement, prepare=False)
             return [row[0] for row in curs.fetchall()]
